@@ -1,0 +1,1 @@
+"""File helpers shared by every stage: atomic writes, TOML, frame sources."""

@@ -1,0 +1,1 @@
+"""Synthetic sessions with known answers (virtual cameras, rendered boards, ground truth)."""
