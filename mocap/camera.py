@@ -171,7 +171,8 @@ class Camera:
                 und = cv2.fisheye.undistortPoints(pts, self.K, self.dist[:4].reshape(4, 1))
             else:
                 crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-10)
-                und = cv2.undistortPointsIter(pts, self.K, self.dist, None, None, crit)
+                dist = _pad(self.dist, 4) if len(self.dist) < 4 else self.dist  # OpenCV needs 4+
+                und = cv2.undistortPointsIter(pts, self.K, dist, None, None, crit)
             out[ok] = und.reshape(-1, 2)
         return out.reshape(xy.shape)
 

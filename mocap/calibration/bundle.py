@@ -163,7 +163,7 @@ def _huber_cost(err: np.ndarray, scale: float) -> float:
     return float(np.sum(np.where(err <= scale, err**2, 2 * scale * err - scale**2)))
 
 
-def _lm(cams, boards, fun, mask, n_boards, loss_scale, max_iter, tol=1e-10):
+def _lm(cams, boards, fun, mask, n_boards, loss_scale, max_iter, tol=1e-6):
     """Levenberg-Marquardt with Schur complement on the board poses."""
     n_cams, n_p = cams.shape
     lam = 1e-3
@@ -223,6 +223,7 @@ def _lm(cams, boards, fun, mask, n_boards, loss_scale, max_iter, tol=1e-10):
                 improved = True
                 break
             lam *= 4
+        log.debug("LM iteration %d: cost %.6g, lambda %.2g", it, cost, lam)
         if not improved or rel < tol:
             break
     return cams, boards, cost, it

@@ -14,6 +14,20 @@ from mocap.errors import MocapError
 log = logging.getLogger(__name__)
 
 
+def _pinhole_models():
+    import cv2
+
+    return {
+        "k1": (1, cv2.CALIB_FIX_K2 | cv2.CALIB_FIX_K3 | cv2.CALIB_ZERO_TANGENT_DIST),
+        "k1k2": (2, cv2.CALIB_FIX_K3 | cv2.CALIB_ZERO_TANGENT_DIST),
+        "k1k2p1p2": (4, cv2.CALIB_FIX_K3),
+        "full": (5, 0),
+    }
+
+
+PINHOLE_DISTORTION = _pinhole_models()
+
+
 @dataclass(frozen=True, eq=False)
 class Intrinsics:
     """Result of one camera's intrinsic calibration.
@@ -50,8 +64,12 @@ def calibrate_intrinsics(
     *,
     model: str = "pinhole",
     camera_name: str = "camera",
+    distortion: str = "full",
 ) -> Intrinsics:
     """Calibrate one camera from ``corners (F, N, 2)`` restricted to ``frames``.
+
+    ``distortion`` (pinhole only) is one of ``PINHOLE_DISTORTION``: which coefficients are fitted;
+    the returned ``dist`` has just those (OpenCV order, trailing zeros dropped).
 
     Raises ``MocapError`` naming the camera when there are too few usable views.
     """
@@ -67,9 +85,19 @@ def calibrate_intrinsics(
     objs, imgs = _point_lists(corners[frames], board)
     if model == "fisheye":
         return _calibrate_fisheye(objs, imgs, np.asarray(frames), size, camera_name)
-    flags = cv2.CALIB_FIX_ASPECT_RATIO * 0
+    n_coeffs, flags = PINHOLE_DISTORTION[distortion]
     rms, K, dist, _, _ = cv2.calibrateCamera(objs, imgs, size, None, None, flags=flags)
-    return Intrinsics(K, dist.ravel()[:5], float(rms), np.asarray(frames), "pinhole")
+    return Intrinsics(K, dist.ravel()[:n_coeffs], float(rms), np.asarray(frames), "pinhole")
+
+
+def choose_distortion(coverage_fraction: float) -> str:
+    """Distortion model for ``distortion = "auto"``: fewer coefficients when the board covered little
+    of the image, because coefficients fitted on the centre alone go wild at the edges."""
+    if coverage_fraction < 0.3:
+        return "k1k2"
+    if coverage_fraction < 0.7:
+        return "k1k2p1p2"
+    return "full"
 
 
 def _calibrate_fisheye(objs, imgs, frames, size, camera_name) -> Intrinsics:

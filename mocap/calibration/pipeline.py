@@ -15,9 +15,9 @@ from mocap.calibration.bundle import BundleState, Observations, bundle_adjust
 from mocap.calibration.config import CalibrationConfig
 from mocap.calibration.detect import BoardDetections, detect_cameras, detect_mirroring
 from mocap.calibration.extrinsics import board_poses, chain_cameras, pairwise_poses, world_board_poses
-from mocap.calibration.intrinsics import calibrate_intrinsics
+from mocap.calibration.intrinsics import PINHOLE_DISTORTION, calibrate_intrinsics, choose_distortion
 from mocap.calibration.quality import CalibrationQuality, assess
-from mocap.calibration.select import select_intrinsic_frames, select_joint_frames, usable_views
+from mocap.calibration.select import coverage, select_intrinsic_frames, select_joint_frames, usable_views
 from mocap.calibration.world import choose_world_frame, find_static_runs
 from mocap.camera import Camera, CameraRig
 from mocap.errors import InputError, MocapError, QualityGateError
@@ -79,8 +79,16 @@ def calibrate_detections(
         size = tuple(int(v) for v in detections.image_sizes[c])
         frames = select_intrinsic_frames(corners[c], board, size, max_frames=config.max_intrinsic_frames,
                                          min_corners=config.min_corners)
-        intr = calibrate_intrinsics(corners[c], frames, board, size, model=models[c], camera_name=name)
-        log.info("%s: intrinsics from %d views, rms %.3f px", name, len(frames), intr.rms)
+        distortion = config.distortion
+        if distortion == "auto":
+            distortion = choose_distortion(coverage(corners[c], size)[0])
+        elif distortion not in PINHOLE_DISTORTION:
+            raise MocapError(f"unknown distortion model {distortion!r}",
+                             fix=f"use one of: auto, {', '.join(PINHOLE_DISTORTION)}")
+        intr = calibrate_intrinsics(corners[c], frames, board, size, model=models[c], camera_name=name,
+                                    distortion=distortion)
+        log.info("%s: intrinsics from %d views (%s), rms %.3f px", name, len(frames),
+                 intr.model if intr.model == "fisheye" else distortion, intr.rms)
         cameras.append(Camera(name, size, intr.K, intr.dist, model=models[c], mirrored=mirrored[c]))
     timings["intrinsics"] = time.perf_counter() - t0
 

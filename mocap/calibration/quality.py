@@ -37,6 +37,7 @@ class CalibrationQuality:
         coverage_maps: ``(C, rows, cols)`` corner counts per image cell.
         shared: ``(C, C)`` frames in which both cameras saw the board.
         failures: one message per failed threshold (empty = passed).
+        warnings: problems worth knowing that do not fail the gate (e.g. low coverage).
         world: how the world frame was chosen.
     """
 
@@ -48,6 +49,7 @@ class CalibrationQuality:
     shared: np.ndarray
     failures: tuple[str, ...]
     world: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -57,6 +59,7 @@ class CalibrationQuality:
         return {
             "passed": self.passed,
             "failures": list(self.failures),
+            "warnings": list(self.warnings),
             "square_error_mean_mm": self.square_error_mean_mm,
             "square_error_std_mm": self.square_error_std_mm,
             "square_pairs": self.square_pairs,
@@ -98,7 +101,7 @@ def assess(
     err = np.linalg.norm(residuals, axis=1)
     shared = (usable[:, None, :] & usable[None, :, :]).sum(axis=-1)
     multi = usable.sum(axis=0) >= 2
-    maps, cams, failures = [], [], []
+    maps, cams, failures, warnings = [], [], [], []
     th = thresholds
     for c, cam in enumerate(rig.cameras):
         e = err[(obs_cam == c) & inliers]
@@ -125,8 +128,9 @@ def assess(
                             f"{th.max_reprojection_p95_px} px. Motion blur or rolling shutter: move the board "
                             "more slowly and light the scene better.")
         if cov < th.min_coverage:
-            failures.append(f"camera {n}: the board covered only {cov:.0%} of the image (< {th.min_coverage:.0%}). "
-                            "Move the board into the corners and edges of this camera's view.")
+            warnings.append(f"camera {n}: the board covered only {cov:.0%} of the image (< {th.min_coverage:.0%}); "
+                            "lens distortion near the edges is extrapolated. Next time move the board into the "
+                            "corners and edges of this camera's view.")
         if q.shared_frames < th.min_shared_frames:
             failures.append(f"camera {n}: only {q.shared_frames} frames shared with other cameras "
                             f"(< {th.min_shared_frames}). Hold the board where this camera and its neighbours "
@@ -142,4 +146,4 @@ def assess(
                         f"std {th.max_square_std_mm} mm). Measure a printed square and fix square_length in the "
                         "board file; make sure the board is flat and rigid.")
     return CalibrationQuality(tuple(cams), sq_mean, sq_std, int(len(sq)), np.stack(maps), shared,
-                              tuple(failures), dict(world or {}))
+                              tuple(failures), dict(world or {}), tuple(warnings))

@@ -1,0 +1,239 @@
+"""The ``mocap`` command line. Each command is a thin wrapper over a library function."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mocap.errors import MocapError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Multi-camera markerless motion capture for animation.")
+board_app = typer.Typer(no_args_is_help=True, help="ChArUco boards: list them, print them at true scale.")
+calib_app = typer.Typer(no_args_is_help=True, help="Calibration files: convert between tools' formats.")
+synth_app = typer.Typer(no_args_is_help=True, help="Synthetic sessions with known answers.")
+app.add_typer(board_app, name="board")
+app.add_typer(calib_app, name="calib")
+app.add_typer(synth_app, name="synth")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_SESSION = REPO_ROOT / "sample_sessions" / "ring4"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=_console(True), show_path=False, show_time=False)])
+    for noisy in ("matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _detect_progress():
+    """A rich progress display with one bar per camera; returns (progress, callback)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=_console(True), transient=False)
+    tasks: dict[tuple[str, int], int] = {}
+
+    def callback(step: str, cam: int, done: int, total: int, names=None):
+        key = (step, cam)
+        if key not in tasks:
+            label = f"{step} {names[cam] if names else cam}"
+            tasks[key] = progress.add_task(label, total=total)
+        progress.update(tasks[key], completed=done, total=total)
+
+    return progress, callback
+
+
+def run_calibration(session_path: Path, config_file: Optional[Path], accept: bool, output: Optional[Path] = None):
+    from mocap.calibration.config import CalibrationConfig
+    from mocap.calibration.pipeline import calibrate_session
+    from mocap.io.tomlio import read_toml
+    from mocap.session import Session
+
+    session = Session.load(session_path)
+    if output is not None:
+        session = dataclasses.replace(session, output_dir=output.resolve())
+    options = dict(session.calibration_options)
+    if config_file is not None:
+        options.update(read_toml(config_file, what="config file").get("calibration", {}))
+    config = CalibrationConfig.from_dict(options, source=config_file or session.file)
+    progress, callback = _detect_progress()
+    with progress:
+        result = calibrate_session(session, config, accept=accept,
+                                   progress=lambda s, c, d, t: callback(s, c, d, t, session.camera_names))
+    _print_calibration(result)
+    return result
+
+
+def _print_calibration(result) -> None:
+    from rich.table import Table
+
+    q = result.quality
+    table = Table(title="Calibration quality")
+    for col in ("camera", "mean px", "p95 px", "views", "shared", "coverage", "height m"):
+        table.add_column(col, justify="right" if col != "camera" else "left")
+    for cq, cam in zip(q.cameras, result.rig.cameras):
+        table.add_row(cq.name, f"{cq.reprojection_mean_px:.2f}", f"{cq.reprojection_p95_px:.2f}", str(cq.views),
+                      str(cq.shared_frames), f"{cq.coverage:.0%}", f"{cam.center[2]:.2f}")
+    con = _console()
+    con.print(table)
+    con.print(f"board square length error: {q.square_error_mean_mm:+.2f} ± {q.square_error_std_mm:.2f} mm "
+              f"({q.square_pairs} corner pairs); world frame from: {q.world.get('source')}")
+    for w in q.warnings:
+        con.print(f"[yellow]warning:[/] {w}")
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    con.print(f"timings: {timings}")
+    for kind, path in result.files.items():
+        con.print(f"  {kind:12s} {path}")
+
+
+@app.command()
+def calibrate(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML file with a [calibration] table."),
+    accept: bool = typer.Option(False, "--accept", help="Write camera_rig.toml even if the quality gate fails."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: session's)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+):
+    """Calibrate the session's cameras from its ChArUco calibration take."""
+    _setup_logging(verbose)
+    run_calibration(session, config, accept, output)
+
+
+@app.command()
+def demo(
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Output folder (default: a fresh folder under out/demo)."),
+):
+    """Run the pipeline on the shipped sample session into a fresh output folder."""
+    import time
+
+    _setup_logging(False)
+    out = output or (REPO_ROOT / "out" / "demo" / time.strftime("%Y%m%d-%H%M%S"))
+    result = run_calibration(SAMPLE_SESSION, None, False, out)
+    truth = SAMPLE_SESSION / "ground_truth" / "camera_rig.toml"
+    if truth.exists():
+        from mocap.calibration.compare import compare_rigs
+        from mocap.camera import CameraRig
+
+        cmp = compare_rigs(result.rig, CameraRig.load(truth))
+        _console().print(f"against ground truth: focal {cmp['focal_error_pct_max']:.2f} % (max), camera centres "
+                         f"{cmp['center_error_mm_max']:.1f} mm (max), rotations {cmp['rotation_error_deg_max']:.2f} deg (max)")
+    _console().print(f"[green]demo done[/]: report {result.files['figure']}")
+
+
+@board_app.command("list")
+def board_list():
+    """List the built-in boards (calibration/boards/*.toml)."""
+    from mocap.calibration.board import list_boards, load_board
+
+    for name in list_boards():
+        b = load_board(name)
+        print(f"{name:26s} {b.squares_x}x{b.squares_y} squares, {b.square_length * 1000:.1f} mm, {b.dictionary}"
+              f"{', inverted' if b.inverted else ''}")
+
+
+@board_app.command("print")
+def board_print(
+    board: str = typer.Argument(..., help="Built-in board name or a board .toml file."),
+    out: Optional[Path] = typer.Option(None, "--output", "-o", help="Output .png or .pdf (default BOARD.pdf)."),
+    paper: Optional[str] = typer.Option(None, help="Paper size (A4, A3, A2, A1, LETTER, TABLOID)."),
+    dpi: int = typer.Option(300, help="Resolution of the page image."),
+):
+    """Write a printable PNG/PDF of a board at true scale (print at 100 %)."""
+    from mocap.calibration.board import load_board, write_printable
+
+    b = load_board(board)
+    target = out or Path(f"{b.name}.pdf")
+    try:
+        write_printable(b, target, paper=paper, dpi=dpi)
+    except ValueError as exc:
+        raise MocapError(str(exc), path=target, fix="choose another --paper or output suffix") from exc
+    print(f"wrote {target} (print at 100 % / actual size, then measure a square: {b.square_length * 1000:.1f} mm)")
+
+
+@calib_app.command("convert")
+def calib_convert(
+    src: Path = typer.Argument(..., help="Calibration file to read."),
+    dst: Path = typer.Argument(..., help="File to write."),
+    src_format: Optional[str] = typer.Option(None, "--from", help="Input format (default: detect)."),
+    dst_format: str = typer.Option("mocap", "--to", help="Output format."),
+    units: Optional[str] = typer.Option(None, help="Units of anipose/FreeMoCap files (mm, cm, m)."),
+):
+    """Convert between mocap, anipose, freemocap, pose2sim, caliscope and qualisys calibration files."""
+    from mocap.calibration.formats import read_calibration, write_calibration
+
+    def opts(fmt):
+        return {"units": units} if units and fmt in ("anipose", "freemocap") else {}
+
+    from mocap.calibration.formats import detect_format
+
+    fmt_in = src_format or detect_format(src)
+    rig = read_calibration(src, fmt_in, **opts(fmt_in))
+    write_calibration(rig, dst, dst_format, **opts(dst_format))
+    print(f"read {len(rig)} cameras from {src} ({fmt_in}); wrote {dst} ({dst_format})")
+
+
+@synth_app.command("calibration")
+def synth_calibration(
+    out: Path = typer.Argument(..., help="Session folder to create."),
+    board: str = typer.Option("charuco_7x5_a1", help="Board to render."),
+    cameras: int = typer.Option(4, help="Number of cameras on a ring."),
+    width: int = typer.Option(1280, help="Image width."),
+    height: int = typer.Option(720, help="Image height."),
+    mirrored: list[str] = typer.Option([], help="Cameras whose video is mirrored (repeatable)."),
+    suffix: str = typer.Option(".mp4", help="Video container: .mp4 or .avi (MJPG)."),
+    per_camera: int = typer.Option(30, help="Board views held in front of each camera."),
+    per_pair: int = typer.Option(20, help="Board views between each pair of neighbouring cameras."),
+    floor: int = typer.Option(12, help="Frames of the board lying still on the floor."),
+    seed: int = typer.Option(0),
+):
+    """Render a calibration take (board moved through the volume, then laid on the floor) with ground truth."""
+    from mocap.calibration.board import load_board
+    from mocap.synth.calibration_take import ring_rig, write_calibration_session
+
+    b = load_board(board)
+    rig = ring_rig(cameras, size=(width, height), focal=0.9 * width, seed=seed)
+    write_calibration_session(out, b, rig, mirrored=mirrored, video_suffix=suffix, seed=seed,
+                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor)
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except MocapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click usage errors come through here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

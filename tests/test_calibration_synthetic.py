@@ -1,0 +1,61 @@
+"""Known-answer calibration: the shipped synthetic session (rendered board, true cameras known).
+
+The sample session has 4 cameras at 1280x720 with lens distortion, one of them mirrored; the board is
+carried in front of each camera, between neighbouring cameras, then laid on the floor with ChArUco
+corner 0 on the world origin. The calibrated rig must match the true one in an upright, metric world.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import SAMPLE_SESSION
+
+from mocap.calibration.compare import compare_rigs
+from mocap.calibration.pipeline import calibrate_session
+from mocap.camera import CameraRig
+from mocap.session import Session
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ring4_out")
+    session = dataclasses.replace(Session.load(SAMPLE_SESSION), output_dir=out)
+    return calibrate_session(session), out
+
+
+def test_recovers_true_cameras(calibrated):
+    result, _ = calibrated
+    truth = CameraRig.load(SAMPLE_SESSION / "ground_truth" / "camera_rig.toml")
+    cmp = compare_rigs(result.rig, truth)
+    assert result.rig.names == truth.names
+    assert cmp["focal_error_pct_max"] < 0.5
+    assert cmp["center_error_mm_max"] < 5.0
+    assert cmp["rotation_error_deg_max"] < 0.2
+    assert [c.mirrored for c in result.rig] == [c.mirrored for c in truth] == [False, True, False, False]
+
+
+def test_world_is_upright_metric_and_on_the_floor(calibrated):
+    result, _ = calibrated
+    q = result.quality
+    assert q.passed, q.failures
+    assert q.world["source"] == "floor_board"
+    assert q.world["floor_tilt_deg"] < 2.0
+    heights = np.array([c.center[2] for c in result.rig])
+    assert (heights > 1.0).all()  # cameras are above the floor, not below it
+    up = np.mean([-c.R[1] for c in result.rig], axis=0)
+    assert up[2] > 0.9  # the cameras' image "up" points along +Z
+    assert abs(q.square_error_mean_mm) < 0.5 and q.square_error_std_mm < 1.5
+
+
+def test_outputs_written(calibrated):
+    result, out = calibrated
+    cal = out / "calibration"
+    for name in ("camera_rig.toml", "calibration_quality.toml", "calibration_quality.png", "board_detections.npz",
+                 "calibration_config.toml"):
+        assert (cal / name).is_file(), name
+    assert not list(cal.glob("*.part*"))
+    assert CameraRig.load(cal / "camera_rig.toml").names == result.rig.names
+    assert (cal / "calibration_quality.png").stat().st_size > 20_000
