@@ -59,3 +59,21 @@ def test_outputs_written(calibrated):
     assert not list(cal.glob("*.part*"))
     assert CameraRig.load(cal / "camera_rig.toml").names == result.rig.names
     assert (cal / "calibration_quality.png").stat().st_size > 20_000
+
+
+def test_fisheye_camera_known_answer(tmp_path):
+    """A rig with one fisheye camera (rendered at 960x540): the fisheye model is fitted and recovered."""
+    from mocap.calibration.board import load_board
+    from mocap.synth.calibration_take import ring_rig, write_calibration_session
+
+    rig = ring_rig(4, size=(960, 540), focal=700.0, fisheye=(2,), seed=3)
+    folder = write_calibration_session(tmp_path / "fish", load_board("charuco_7x5_a1"), rig, n_per_camera=16,
+                                       n_per_pair=16, n_floor=8, video_suffix=".avi", seed=3)
+    result = calibrate_session(folder)
+    assert [c.model for c in result.rig] == ["pinhole", "pinhole", "fisheye", "pinhole"]
+    cmp = compare_rigs(result.rig, CameraRig.load(folder / "ground_truth" / "camera_rig.toml"))
+    # Fewer, smaller views than the sample session: looser than its 0.5 % / 5 mm / 0.2 deg.
+    assert cmp["focal_error_pct_max"] < 1.0
+    assert cmp["center_error_mm_max"] < 15.0
+    assert cmp["rotation_error_deg_max"] < 0.4
+    assert result.quality.world["source"] == "floor_board"

@@ -36,6 +36,8 @@ class DetectConfig:
     that finds markers but too few corners (same recall, about 3x faster)."""
     fast_window: int = 13
     """Adaptive-threshold window (pixels, odd) of the fast pass."""
+    track: bool = True
+    """In videos, search first around where the board was in the previous frame."""
     stride: int = 1
     """Detect on every ``stride``-th frame (1 = all frames)."""
     refine: bool = True
@@ -125,32 +127,65 @@ class BoardDetector:
         params.adaptiveThreshWinSizeMax = config.fast_window
         self._fast = cv2.aruco.CharucoDetector(cv_board, cv2.aruco.CharucoParameters(), params)
         self.fallbacks = 0
+        self._roi: tuple[int, int, int, int] | None = None
 
     def detect(self, gray: np.ndarray) -> np.ndarray:
-        """Return ``(N, 2)`` float32 corner positions, NaN for corners not found."""
+        """Return ``(N, 2)`` float32 corner positions, NaN for corners not found.
+
+        With ``config.track`` the detector remembers where the board was and first searches a window
+        around that place (videos: the board moves little between frames), falling back to the
+        whole image when the board is not found there.
+        """
         if self.board.inverted:
             gray = 255 - gray
         out = np.full((self.board.n_corners, 2), np.nan, np.float32)
-        if self.config.fast:
-            corners, ids, _, marker_ids = self._fast.detectBoard(gray)
-            n_markers = 0 if marker_ids is None else len(marker_ids)
-            n_found = 0 if ids is None else len(ids)
-            # The fast pass misses boards only at odd scales; retry those with the full search.
-            if n_markers > 0 and n_found < min(self.board.n_corners, max(self.config.min_corners, n_markers)):
-                self.fallbacks += 1
-                corners2, ids2, _, _ = self._full.detectBoard(gray)
-                if ids2 is not None and len(ids2) > n_found:
-                    corners, ids = corners2, ids2
-        else:
-            corners, ids, _, _ = self._full.detectBoard(gray)
-        if ids is not None and len(ids) >= self.config.min_corners:
-            # OpenCV's CharucoDetector (4.11) reports corners half a pixel down-right of the
-            # pixel-centre convention used everywhere else (cornerSubPix on the same image agrees
-            # with the true corner); remove that bias so principal points come out right.
-            pts = corners.reshape(-1, 2) - CHARUCO_PIXEL_BIAS
-            out[ids.ravel()] = self._refine(gray, pts) if self.config.refine else pts
+        corners = ids = None
+        if self.config.track and self._roi is not None:
+            x0, y0, x1, y1 = self._roi
+            corners, ids = self._detect_region(gray[y0:y1, x0:x1])
+            if ids is not None and len(ids) >= self.config.min_corners:
+                corners = corners.reshape(-1, 2) + np.array([x0, y0], np.float32)
+            else:
+                corners = ids = None
+        if ids is None:
+            corners, ids = self._detect_region(gray)
+        if ids is None or len(ids) < self.config.min_corners:
+            self._roi = None
+            return out
+        # OpenCV's CharucoDetector (4.11) reports corners half a pixel down-right of the pixel-centre
+        # convention used everywhere else (cornerSubPix on the same image agrees with the true
+        # corner); remove that bias so principal points come out right.
+        pts = corners.reshape(-1, 2) - CHARUCO_PIXEL_BIAS
+        out[ids.ravel()] = self._refine(gray, pts) if self.config.refine else pts
+        self._roi = self._region_around(pts, gray.shape)
         return out
 
+    def _detect_region(self, gray: np.ndarray):
+        if not self.config.fast:
+            corners, ids, _, _ = self._full.detectBoard(gray)
+            return corners, ids
+        corners, ids, _, marker_ids = self._fast.detectBoard(gray)
+        n_markers = 0 if marker_ids is None else len(marker_ids)
+        n_found = 0 if ids is None else len(ids)
+        # The one-window pass misses boards only at odd scales: when it sees several markers but no
+        # usable corners, retry with OpenCV's full multi-window search. (With fewer markers the board
+        # is mostly out of view and the full search found nothing more on real footage.)
+        if n_markers >= 4 and n_found < self.config.min_corners:
+            self.fallbacks += 1
+            corners2, ids2, _, _ = self._full.detectBoard(gray)
+            if ids2 is not None and len(ids2) > n_found:
+                corners, ids = corners2, ids2
+        return corners, ids
+
+    def _region_around(self, pts: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+        """Search window for the next frame: the corners' box grown by one board size each way."""
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        nx, ny = self.board.squares_x - 1, self.board.squares_y - 1
+        grow = (hi - lo).max() * max(nx, ny) / max(1, min(nx, ny)) + 40
+        h, w = shape[:2]
+        x0, y0 = np.maximum(np.floor(lo - grow), 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(hi + grow), [w, h]).astype(int)
+        return int(x0), int(y0), int(x1), int(y1)
 
     @staticmethod
     def _refine(gray: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -195,7 +230,6 @@ def detect_video(
     cv2.setNumThreads(1)
     frames = open_frames(source)
     det = BoardDetector(board, config)
-    w = frames.size[0]
     rows, idx = [], []
     total = max(1, frames.n_frames // max(1, config.stride))
     for k, (i, gray) in enumerate(frames.frames(gray=True, stride=config.stride)):
@@ -210,7 +244,6 @@ def detect_video(
     if not rows:
         raise InputError("no frames could be read", path=source, fix="check that the video is not empty or corrupt")
     corners = np.stack(rows)
-    del w
     return corners, np.asarray(idx), frames.size
 
 
