@@ -43,6 +43,10 @@ class DetectConfig:
     refine: bool = True
     """Re-refine corners with a window sized to the local corner spacing (more accurate on oblique
     and distant boards than the detector's fixed window)."""
+    min_adjacent_markers: int = 2
+    """A corner is interpolated when this many of its neighbouring markers are found. 1 finds about
+    6 % more corners on real footage but some of them are wrong (the triangulated square length
+    spreads from 0.8 to 3.5 mm on synthetic takes), so keep 2 unless the board is seen very partially."""
     min_corners: int = 4
     """Frames with fewer detected corners are treated as 'board not seen'."""
     workers: int = 0
@@ -121,11 +125,13 @@ class BoardDetector:
         self.board = board
         self.config = config
         cv_board = board.cv_board()
-        self._full = cv2.aruco.CharucoDetector(cv_board)
+        charuco = cv2.aruco.CharucoParameters()
+        charuco.minMarkers = config.min_adjacent_markers
+        self._full = cv2.aruco.CharucoDetector(cv_board, charuco, cv2.aruco.DetectorParameters())
         params = cv2.aruco.DetectorParameters()
         params.adaptiveThreshWinSizeMin = config.fast_window
         params.adaptiveThreshWinSizeMax = config.fast_window
-        self._fast = cv2.aruco.CharucoDetector(cv_board, cv2.aruco.CharucoParameters(), params)
+        self._fast = cv2.aruco.CharucoDetector(cv_board, charuco, params)
         self.fallbacks = 0
         self._roi: tuple[int, int, int, int] | None = None
 

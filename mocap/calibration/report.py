@@ -55,7 +55,9 @@ def write_quality_figure(rig: CameraRig, quality: CalibrationQuality, path: str 
     for c, cam in enumerate(rig.cameras):
         ax = fig.add_subplot(gs[1, c])
         w, h = cam.size
-        ax.imshow(quality.coverage_maps[c] > 0, cmap="Greens", vmin=0, vmax=1.2, extent=(0, w, h, 0))
+        counts = quality.coverage_maps[c]
+        ax.imshow(np.log1p(counts), cmap="Greens", vmin=0, vmax=max(1.0, np.log1p(counts).max()),
+                  extent=(0, w, h, 0))  # corners detected per image cell (log scale); white = never
         ax.set_title(f"{cam.name}: coverage {quality.cameras[c].coverage:.0%}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
