@@ -77,3 +77,28 @@ def test_fisheye_camera_known_answer(tmp_path):
     assert cmp["center_error_mm_max"] < 15.0
     assert cmp["rotation_error_deg_max"] < 0.4
     assert result.quality.world["source"] == "floor_board"
+
+
+def test_world_frame_options(calibrated):
+    """floor = "none" takes Z from the cameras; origin_frame pins the floor to a chosen frame."""
+    from mocap.calibration.board import load_board
+    from mocap.calibration.config import CalibrationConfig
+    from mocap.calibration.pipeline import calibrate_detections
+
+    result, _ = calibrated
+    det = result.detections
+    board = load_board("charuco_7x5_a1")
+    mirrored = [c.mirrored for c in result.rig]
+    floor_frame = int(np.load(SAMPLE_SESSION / "ground_truth" / "board_poses.npz")["floor_frames"][0])
+
+    rig_up, q_up = calibrate_detections(det, board, mirrored=mirrored, config=CalibrationConfig(floor="none"))
+    assert q_up.world["source"] == "camera_up"
+    up = np.mean([-c.R[1] for c in rig_up], axis=0)
+    assert up[2] / np.linalg.norm(up) > 0.999
+    dists = [np.linalg.norm(a.center - b.center) for rig in (rig_up, result.rig) for a, b in zip(rig, rig[1:])]
+    np.testing.assert_allclose(dists[:3], dists[3:], atol=0.002)  # same rig, another world frame
+
+    rig_o, q_o = calibrate_detections(det, board, mirrored=mirrored, config=CalibrationConfig(origin_frame=floor_frame))
+    assert q_o.world["source"] == "board_frame"
+    for a, b in zip(rig_o, result.rig):
+        assert np.linalg.norm(a.center - b.center) < 0.003
