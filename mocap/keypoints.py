@@ -1,0 +1,77 @@
+"""2D keypoints per camera and frame: the output of the detection stage, the input of triangulation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mocap.errors import InputError
+
+KEYPOINTS_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Keypoints2D:
+    """Detected 2D keypoints of one take.
+
+    Attributes:
+        xy: ``(C, F, J, 2)`` float32 pixel positions in each camera's *video* image (as decoded, i.e.
+            still mirrored for a mirrored camera and still distorted); NaN where not detected.
+        conf: ``(C, F, J)`` float32 confidence in [0, 1]; 0 or NaN where not detected.
+        keypoint_set: name of the keypoint set (e.g. ``"blazepose33"``).
+        joint_names: ``J`` names, in the order of axis 2.
+        camera_names: ``C`` names, in the order of axis 0 (the session's camera order).
+        timestamps: ``(F,)`` seconds from the start of the take.
+        fps: frames per second.
+    """
+
+    xy: np.ndarray
+    conf: np.ndarray
+    keypoint_set: str
+    joint_names: tuple[str, ...]
+    camera_names: tuple[str, ...]
+    timestamps: np.ndarray
+    fps: float
+
+    def __post_init__(self) -> None:
+        c, f, j, two = self.xy.shape
+        if two != 2 or self.conf.shape != (c, f, j):
+            raise ValueError(f"xy must be (C, F, J, 2) and conf (C, F, J); got {self.xy.shape} and {self.conf.shape}")
+        if len(self.joint_names) != j or len(self.camera_names) != c or len(self.timestamps) != f:
+            raise ValueError("joint_names, camera_names and timestamps must match the shape of xy")
+
+    @property
+    def n_cameras(self) -> int:
+        return self.xy.shape[0]
+
+    @property
+    def n_frames(self) -> int:
+        return self.xy.shape[1]
+
+    def detection_rate(self) -> np.ndarray:
+        """``(C,)`` fraction of frames in which each camera detected any keypoint."""
+        return np.isfinite(self.xy[..., 0]).any(axis=-1).mean(axis=-1)
+
+    def save(self, path: str | Path) -> Path:
+        from mocap.io.atomic import write_npz
+
+        return write_npz(path, schema_version=np.array(KEYPOINTS_SCHEMA_VERSION), xy=self.xy, conf=self.conf,
+                         keypoint_set=np.array(self.keypoint_set), joint_names=np.array(self.joint_names),
+                         camera_names=np.array(self.camera_names), timestamps=self.timestamps,
+                         fps=np.array(self.fps))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Keypoints2D:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                version = int(z["schema_version"])
+                if version > KEYPOINTS_SCHEMA_VERSION:
+                    raise InputError(f"keypoints schema_version {version} is newer than this mocap supports",
+                                     path=path, fix="upgrade mocap")
+                return cls(z["xy"], z["conf"], str(z["keypoint_set"]), tuple(str(s) for s in z["joint_names"]),
+                           tuple(str(s) for s in z["camera_names"]), z["timestamps"], float(z["fps"]))
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"2D keypoints file is unreadable ({exc})", path=path,
+                             fix="delete it and run `mocap detect` again") from exc
