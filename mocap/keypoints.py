@@ -75,3 +75,24 @@ class Keypoints2D:
         except (OSError, KeyError, ValueError) as exc:
             raise InputError(f"2D keypoints file is unreadable ({exc})", path=path,
                              fix="delete it and run `mocap detect` again") from exc
+
+
+_SIDE_PREFIXES = (("left_", "right_"), ("l_", "r_"), ("Left", "Right"), ("L", "R"))
+
+
+def left_right_pairs(joint_names: tuple[str, ...] | list[str]) -> np.ndarray:
+    """``(P, 2)`` indices of left/right counterparts, matched by name (``left_knee``/``right_knee``,
+    ``l_hip``/``r_hip``, ``LeftArm``/``RightArm``, ``LHip``/``RHip``, and ``..._left``/``..._right``)."""
+    index = {n: i for i, n in enumerate(joint_names)}
+    pairs = []
+    for name, i in index.items():
+        for lp, rp in _SIDE_PREFIXES:
+            if name.startswith(lp) and len(name) > len(lp):
+                j = index.get(rp + name[len(lp):])
+                if j is not None:
+                    pairs.append((i, j))
+                    break
+        else:
+            if name.endswith("_left") and name[:-5] + "_right" in index:
+                pairs.append((i, index[name[:-5] + "_right"]))
+    return np.array(pairs, dtype=int).reshape(-1, 2)

@@ -264,11 +264,13 @@ def triangulate_keypoints(
     config: TriangulateConfig = TriangulateConfig(),
     *,
     swap_pairs: np.ndarray | None = None,
+    chunk_frames: int = 2000,
 ) -> Points3D:
     """Triangulate a take's 2D keypoints with a calibrated rig (cameras matched by name).
 
     ``swap_pairs (P, 2)`` are the left/right joint index pairs of the keypoint set, used to detect
-    and fix per-view left/right swaps.
+    and fix per-view left/right swaps. Frames are processed in chunks of ``chunk_frames`` so memory
+    stays flat however long the take is.
     """
     missing = [n for n in keypoints.camera_names if n not in rig.names]
     if missing:
@@ -278,13 +280,21 @@ def triangulate_keypoints(
         raise MocapError("triangulation needs at least two cameras; the keypoints have one",
                          fix="record the take with two or more calibrated cameras")
     rig = rig.subset(keypoints.camera_names)
-    px = np.stack([cam.from_video_pixels(keypoints.xy[c]) for c, cam in enumerate(rig.cameras)])
-    conf = np.nan_to_num(keypoints.conf)
-    X, err, used = triangulate_views(rig, px, conf, config)
-    swaps = np.zeros(px.shape[:2], bool)
-    if config.fix_swaps and swap_pairs is not None and len(swap_pairs):
-        swaps = detect_swaps(rig, X, px, np.asarray(swap_pairs))
-        if swaps.any():
-            px, conf = swap_views(px, conf, swaps, np.asarray(swap_pairs))
-            X, err, used = triangulate_views(rig, px, conf, config)
-    return Points3D(X, err, used.sum(axis=0), keypoints.joint_names, keypoints.fps, swaps)
+    n_frames, n_joints = keypoints.n_frames, len(keypoints.joint_names)
+    xyz = np.full((n_frames, n_joints, 3), np.nan)
+    err = np.full((n_frames, n_joints), np.nan)
+    n_views = np.zeros((n_frames, n_joints), np.int16)
+    swaps = np.zeros((keypoints.n_cameras, n_frames), bool)
+    for a in range(0, n_frames, chunk_frames):
+        b = min(a + chunk_frames, n_frames)
+        px = np.stack([cam.from_video_pixels(keypoints.xy[c, a:b]) for c, cam in enumerate(rig.cameras)])
+        conf = np.nan_to_num(keypoints.conf[:, a:b])
+        X, e, used = triangulate_views(rig, px, conf, config)
+        if config.fix_swaps and swap_pairs is not None and len(swap_pairs):
+            sw = detect_swaps(rig, X, px, np.asarray(swap_pairs))
+            if sw.any():
+                px, conf = swap_views(px, conf, sw, np.asarray(swap_pairs))
+                X, e, used = triangulate_views(rig, px, conf, config)
+            swaps[:, a:b] = sw
+        xyz[a:b], err[a:b], n_views[a:b] = X, e, used.sum(axis=0)
+    return Points3D(xyz, err, n_views, keypoints.joint_names, keypoints.fps, swaps)
