@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import typer
 
 from mocap.errors import MocapError
@@ -112,6 +113,38 @@ def calibrate(
     """Calibrate the session's cameras from its ChArUco calibration take."""
     _setup_logging(verbose)
     run_calibration(session, config, accept, output)
+
+
+@app.command()
+def triangulate(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    take: str = typer.Option(..., "--take", "-t", help="Take name (a [[takes]] entry)."),
+    keypoints: Optional[Path] = typer.Option(None, help="2D keypoints .npz (default: the take's keypoints2d.npz)."),
+    smoothing: str = typer.Option("butterworth", help="butterworth, kalman, one_euro or none."),
+    cutoff: float = typer.Option(6.0, help="Butterworth cut-off (Hz)."),
+    max_error: float = typer.Option(12.0, help="Views with a larger reprojection error (px) are rejected."),
+    fix_swaps: bool = typer.Option(True, help="Detect and fix left/right swaps per camera and frame."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+):
+    """Triangulate a take's 2D keypoints into smoothed 3D points (+ TRC, C3D and CSV exports)."""
+    from mocap.smoothing import SmoothConfig
+    from mocap.triangulation.robust import TriangulateConfig
+    from mocap.triangulation.stage import triangulate_take
+
+    _setup_logging(verbose)
+    try:
+        smooth_cfg = SmoothConfig(method=smoothing, cutoff_hz=cutoff)
+    except ValueError as exc:
+        raise MocapError(str(exc), fix="see `mocap triangulate --help`") from exc
+    result = triangulate_take(session, take, keypoints_path=keypoints, smoothing=smooth_cfg,
+                              config=TriangulateConfig(max_reprojection_px=max_error, fix_swaps=fix_swaps))
+    raw = result.raw
+    con = _console()
+    con.print(f"{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: {np.isfinite(raw.xyz[..., 0]).mean():.1%} "
+              f"triangulated, median reprojection error {np.nanmedian(raw.reprojection_error):.2f} px, "
+              f"{int(raw.swaps.sum())} left/right swaps fixed")
+    for kind, path in result.files.items():
+        con.print(f"  {kind:8s} {path}")
 
 
 @app.command()
