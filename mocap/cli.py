@@ -116,6 +116,33 @@ def calibrate(
 
 
 @app.command()
+def detect(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    take: Optional[list[str]] = typer.Option(None, "--take", "-t", help="Take(s) to process (default: all)."),
+    detector: str = typer.Option("blazepose", help="blazepose (33 body points) or holistic (+ hands)."),
+    model_complexity: int = typer.Option(1, help="BlazePose model: 1 = full (bundled); 0/2 only if installed."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+):
+    """Detect 2D keypoints in every camera of a take (cameras in parallel processes)."""
+    from mocap.detection import DetectionConfig, detect_take
+    from mocap.session import Session
+
+    _setup_logging(verbose)
+    s = Session.load(session)
+    takes = take or [t.name for t in s.takes]
+    if not takes:
+        raise MocapError("the session has no takes", path=s.file, fix="add [[takes]] entries to session.toml")
+    config = DetectionConfig(detector=detector, model_complexity=model_complexity)
+    for name in takes:
+        progress, callback = _detect_progress()
+        with progress:
+            kp, path = detect_take(s, name, config,
+                                   progress=lambda c, d, t: callback(f"{name}", c, d, t, s.camera_names))
+        rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
+        _console().print(f"{name}: {kp.n_frames} frames, person detected in: {rates}\n  keypoints {path}")
+
+
+@app.command()
 def triangulate(
     session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
     take: str = typer.Option(..., "--take", "-t", help="Take name (a [[takes]] entry)."),

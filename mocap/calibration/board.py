@@ -94,8 +94,6 @@ class CharucoBoard:
     # -- images ------------------------------------------------------------------------------------
     def render(self, px_per_square: int = 100, margin_squares: float = 0.5) -> np.ndarray:
         """Render the board as a grayscale image (inverted boards come out white on black)."""
-        import cv2
-
         w = int(round(self.squares_x * px_per_square))
         h = int(round(self.squares_y * px_per_square))
         margin = int(round(margin_squares * px_per_square))

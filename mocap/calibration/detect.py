@@ -9,9 +9,7 @@ faster than the default detector on 720p footage.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 from mocap.calibration.board import CharucoBoard
 from mocap.errors import InputError
 from mocap.io.frames import open_frames
+from mocap.parallel import map_cameras
 
 log = logging.getLogger(__name__)
 
@@ -253,13 +252,7 @@ def detect_video(
     return corners, np.asarray(idx), frames.size
 
 
-def _worker(args):
-    source, board, mirrored, config, queue, cam = args
-
-    def progress(done, total):
-        if queue is not None:
-            queue.put((cam, done, total))
-
+def _detect_job(source, board, mirrored, config, progress=None):
     return detect_video(source, board, mirrored=mirrored, config=config, progress=progress)
 
 
@@ -287,41 +280,8 @@ def detect_cameras(
     mirrored = list(mirrored) if mirrored is not None else [False] * n
     for src in sources:  # fail fast, before starting workers, on missing/corrupt files
         open_frames(src)
-    workers = config.workers or min(n, os.cpu_count() or 1)
-    if workers <= 1 or n == 1:
-        results = [
-            detect_video(s, board, mirrored=m, config=config,
-                         progress=(lambda d, t, c=c: progress(c, d, t)) if progress else None)
-            for c, (s, m) in enumerate(zip(sources, mirrored))
-        ]
-    else:
-        import multiprocessing as mp
-        import threading
-
-        ctx = mp.get_context("spawn")
-        with ctx.Manager() as manager:
-            queue = manager.Queue() if progress else None
-            stop = threading.Event()
-
-            def pump():
-                while not stop.is_set() or (queue is not None and not queue.empty()):
-                    try:
-                        cam, done, total = queue.get(timeout=0.1)
-                    except Exception:  # queue.Empty from the manager proxy
-                        continue
-                    progress(cam, done, total)
-
-            thread = threading.Thread(target=pump, daemon=True) if queue is not None else None
-            if thread:
-                thread.start()
-            try:
-                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                    jobs = [(s, board, m, config, queue, c) for c, (s, m) in enumerate(zip(sources, mirrored))]
-                    results = list(pool.map(_worker, jobs))
-            finally:
-                stop.set()
-                if thread:
-                    thread.join()
+    results = map_cameras(_detect_job, [(s, board, m, config) for s, m in zip(sources, mirrored)],
+                          progress=progress, workers=config.workers)
     n_frames = max(len(r[1]) for r in results)
     frame_idx = max((r[1] for r in results), key=len)
     corners = np.full((n, n_frames, board.n_corners, 2), np.nan, np.float32)

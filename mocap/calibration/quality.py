@@ -97,7 +97,6 @@ def assess(
         obs_cam, residuals, inliers: bundle-adjustment observations' camera, ``(M, 2)`` residual
             and inlier flag.
     """
-    n_cams = len(rig)
     err = np.linalg.norm(residuals, axis=1)
     shared = (usable[:, None, :] & usable[None, :, :]).sum(axis=-1)
     multi = usable.sum(axis=0) >= 2
