@@ -143,6 +143,24 @@ def detect(
 
 
 @app.command()
+def overlay(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    take: str = typer.Option(..., "--take", "-t", help="Take name."),
+):
+    """Draw detected keypoints (green) and reprojected 3D points (magenta) on every camera's video."""
+    from mocap.overlay import overlay_take
+    from mocap.session import Session
+
+    _setup_logging(False)
+    s = Session.load(session)
+    progress, callback = _detect_progress()
+    with progress:
+        paths = overlay_take(s, take, progress=lambda c, d, t: callback("overlay", c, d, t, s.camera_names))
+    for p in paths:
+        _console().print(f"  {p}")
+
+
+@app.command()
 def triangulate(
     session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
     take: str = typer.Option(..., "--take", "-t", help="Take name (a [[takes]] entry)."),
