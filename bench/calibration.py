@@ -340,7 +340,7 @@ def scipy_bundle(init, obs, obj):
 
 
 def bench_bundle() -> None:
-    from mocap.calibration.bundle import _pack, bundle_adjust, reprojection_residuals
+    from mocap.calibration.bundle import bundle_adjust
     from mocap.geometry import rotation_angle_deg
 
     print("## 4. Bundle adjustment: ours (Levenberg-Marquardt + Schur complement) vs scipy least_squares\n")

@@ -25,6 +25,7 @@ from mocap.errors import InputError, MocapError
 from mocap.keypoints import Keypoints2D
 
 POINTS_SCHEMA_VERSION = 1
+POINT_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,16 @@ def triangulate_views(
     batch = px.shape[1:-1]
     px = px.reshape(n_cams, -1, 2).astype(float)
     conf = np.ones(px.shape[:2]) if conf is None else np.asarray(conf, float).reshape(n_cams, -1)
+    # Work through the points in cache-sized chunks: time stays linear and memory flat in their number.
+    X, mean_err, used = np.empty((px.shape[1], 3)), np.empty(px.shape[1]), np.empty(px.shape[:2], bool)
+    for a in range(0, px.shape[1], POINT_CHUNK):
+        b = a + POINT_CHUNK
+        X[a:b], mean_err[a:b], used[:, a:b] = _triangulate_flat(rig, px[:, a:b], conf[:, a:b], config)
+    return X.reshape(batch + (3,)), mean_err.reshape(batch), used.reshape((n_cams,) + batch)
+
+
+def _triangulate_flat(rig: CameraRig, px: np.ndarray, conf: np.ndarray, config: TriangulateConfig):
+    n_cams = px.shape[0]
     w = np.where(np.isfinite(px).all(-1) & (np.nan_to_num(conf) >= config.min_confidence), np.nan_to_num(conf), 0.0)
     nrm = np.stack([cam.undistort_points(px[c]) for c, cam in enumerate(rig.cameras)])
     w = np.where(np.isfinite(nrm).all(-1), w, 0.0)
@@ -220,7 +231,7 @@ def triangulate_views(
     X[lost] = np.nan
     mean_err[lost] = np.nan
     used[:, lost] = False
-    return X.reshape(batch + (3,)), mean_err.reshape(batch), used.reshape((n_cams,) + batch)
+    return X, mean_err, used
 
 
 def detect_swaps(rig: CameraRig, X: np.ndarray, px: np.ndarray, pairs: np.ndarray,
