@@ -142,6 +142,32 @@ def detect(
         _console().print(f"{name}: {kp.n_frames} frames, person detected in: {rates}\n  keypoints {path}")
 
 
+@app.command("import")
+def import_(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    paths: list[Path] = typer.Argument(..., help="One keypoint file/folder per camera, in the session's camera order."),
+    take: str = typer.Option(..., "--take", "-t", help="Take the keypoints belong to."),
+    fmt: str = typer.Option(..., "--format", "-f", help="openpose (also Pose2Sim), dlc, mmpose (also RTMPose)."),
+    keypoint_set: Optional[str] = typer.Option(None, help="e.g. body25 or body25b (needed for 25-point OpenPose)."),
+    fps: float = typer.Option(30.0, help="Frame rate of the videos the keypoints come from."),
+):
+    """Import 2D keypoints from another detector (OpenPose/Pose2Sim JSON, DeepLabCut, MMPose) into a take."""
+    from mocap.importers import import_keypoints
+    from mocap.session import Session
+
+    _setup_logging(False)
+    s = Session.load(session)
+    s.take(take)
+    if len(paths) != len(s.cameras):
+        raise MocapError(f"got {len(paths)} keypoint paths for {len(s.cameras)} cameras ({', '.join(s.camera_names)})",
+                         path=s.file, fix="give one file or folder per camera, in the order of session.toml")
+    kp = import_keypoints(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set)
+    out = kp.save(s.take_dir(take) / "keypoints2d.npz")
+    rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
+    _console().print(f"{kp.n_frames} frames of {kp.keypoint_set} ({len(kp.joint_names)} points); found in: {rates}\n"
+                     f"  keypoints {out}")
+
+
 @app.command()
 def overlay(
     session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
