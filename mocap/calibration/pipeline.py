@@ -74,7 +74,7 @@ def calibrate_detections(
     usable = usable_views(corners, board, config.min_corners)
 
     t0 = time.perf_counter()
-    cameras = []
+    cameras, intrinsic_frames = [], []
     for c, name in enumerate(names):
         size = tuple(int(v) for v in detections.image_sizes[c])
         frames = select_intrinsic_frames(corners[c], board, size, max_frames=config.max_intrinsic_frames,
@@ -87,6 +87,7 @@ def calibrate_detections(
                              fix=f"use one of: auto, {', '.join(PINHOLE_DISTORTION)}")
         intr = calibrate_intrinsics(corners[c], frames, board, size, model=models[c], camera_name=name,
                                     distortion=distortion)
+        intrinsic_frames.append(frames)
         log.info("%s: intrinsics from %d views (%s), rms %.3f px", name, len(frames),
                  intr.model if intr.model == "fisheye" else distortion, intr.rms)
         cameras.append(Camera(name, size, intr.K, intr.dist, model=models[c], mirrored=mirrored[c]))
@@ -102,9 +103,7 @@ def calibrate_detections(
     # Frames for bundle adjustment: multi-view frames, the intrinsic views, and still (floor) poses.
     t0 = time.perf_counter()
     frames = set(select_joint_frames(poses.valid, max_frames=config.max_bundle_frames).tolist())
-    for c in range(n_cams):
-        sel = select_intrinsic_frames(corners[c], board, cameras[c].size, max_frames=config.max_intrinsic_frames,
-                                      min_corners=config.min_corners)
+    for c, sel in enumerate(intrinsic_frames):
         frames.update(int(f) for f in sel if poses.valid[c, f])
     static = find_static_runs(init_bR, init_bt, max_move_m=0.01, max_turn_deg=2.0)  # PnP poses are noisy
     for a, b in static:

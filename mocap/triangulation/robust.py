@@ -23,6 +23,7 @@ import numpy as np
 from mocap.camera import CameraRig
 from mocap.errors import InputError, MocapError
 from mocap.keypoints import Keypoints2D
+from mocap.triangulation.dlt import projection_rows, solve_dlt
 
 POINTS_SCHEMA_VERSION = 1
 POINT_CHUNK = 10_000
@@ -89,35 +90,6 @@ class Points3D:
 # --------------------------------------------------------------------------------------------------
 # Pure math
 # --------------------------------------------------------------------------------------------------
-
-
-def _projection_rows(rig: CameraRig, nrm: np.ndarray) -> np.ndarray:
-    """DLT rows ``(C, M, 2, 4)`` from normalized coordinates ``nrm (C, M, 2)`` (NaN -> 0)."""
-    P = np.stack([np.hstack([c.R, c.t[:, None]]) for c in rig.cameras])  # (C, 3, 4)
-    nrm = np.nan_to_num(nrm)
-    return nrm[..., :, None] * P[:, None, 2:3, :] - P[:, None, :2, :]
-
-
-def solve_dlt(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted linear triangulation: ``rows (C, M, 2, 4)``, ``w (C, M)`` -> points ``(M, 3)``.
-
-    Minimises ``|A [X; 1]|^2`` (the DLT rows, weighted) with the homogeneous coordinate fixed to 1,
-    which is a 3x3 linear solve per point (batched) instead of an eigen decomposition; points seen
-    by fewer than two views come out NaN.
-    """
-    n_cams, m = w.shape
-    A = (rows * w[..., None, None]).transpose(1, 0, 2, 3).reshape(m, 2 * n_cams, 4)
-    AtA = np.matmul(A.transpose(0, 2, 1), A)  # (M, 4, 4)
-    X = np.full((m, 3), np.nan)
-    ok = (w > 0).sum(axis=0) >= 2
-    if ok.any():
-        H = AtA[ok, :3, :3]
-        g = AtA[ok, :3, 3]
-        good = np.abs(np.linalg.det(H)) > 1e-12 * np.abs(H).max(axis=(1, 2)) ** 3
-        sol = np.full(g.shape, np.nan)
-        sol[good] = np.linalg.solve(H[good], -g[good][..., None])[..., 0]
-        X[ok] = sol
-    return X
 
 
 def _normalized_projection(rig: CameraRig, X: np.ndarray):
@@ -199,7 +171,7 @@ def _triangulate_flat(rig: CameraRig, px: np.ndarray, conf: np.ndarray, config: 
     w = np.where(np.isfinite(px).all(-1) & (np.nan_to_num(conf) >= config.min_confidence), np.nan_to_num(conf), 0.0)
     nrm = np.stack([cam.undistort_points(px[c]) for c, cam in enumerate(rig.cameras)])
     w = np.where(np.isfinite(nrm).all(-1), w, 0.0)
-    rows = _projection_rows(rig, nrm)
+    rows = projection_rows(rig, nrm)
     X = solve_dlt(rows, w)
     for _ in range(max(0, n_cams - config.min_views)):
         err = np.where(w > 0, reprojection_errors(rig, X, nrm), -1.0)
