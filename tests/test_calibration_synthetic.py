@@ -102,3 +102,32 @@ def test_world_frame_options(calibrated):
     assert q_o.world["source"] == "board_frame"
     for a, b in zip(rig_o, result.rig):
         assert np.linalg.norm(a.center - b.center) < 0.003
+
+
+def test_separate_floor_take(tmp_path):
+    """A floor take (board lying elsewhere, turned 90 degrees) defines origin and axes of the world."""
+    from mocap.calibration.board import load_board
+    from mocap.synth.calibration_take import render_calibration_take, write_video
+
+    truth = CameraRig.load(SAMPLE_SESSION / "ground_truth" / "camera_rig.toml")
+    board = load_board("charuco_7x5_a1")
+    bx, by, bz = np.array([0.0, 1, 0]), np.array([1.0, 0, 0]), np.array([0, 0, -1.0])  # face up, turned
+    R_f = np.column_stack([bx, by, bz])
+    t_f = np.array([0.4, -0.9, 0.0])
+    n = 6
+    frames = [imgs for _, imgs in render_calibration_take(truth, board, np.repeat(R_f[None], n, 0),
+                                                          np.repeat(t_f[None], n, 0), mirrored=["cam1"])]
+    floor = [write_video(tmp_path / "floor" / f"{cam.name}.avi", [f[c] for f in frames])
+             for c, cam in enumerate(truth)]
+    base = Session.load(SAMPLE_SESSION)
+    session = dataclasses.replace(base, output_dir=tmp_path / "out", floor_videos=tuple(floor))
+    result = calibrate_session(session)
+    assert result.quality.world["source"] == "board_frame"
+    # Expected world: origin at the floor board's corner 0, X along its x axis, Z up.
+    p0 = R_f @ board.corners_3d[0] + t_f
+    z = np.array([0, 0, 1.0])
+    M = np.stack([bx, np.cross(z, bx), z])
+    expected = truth.transformed(M, -M @ p0)
+    cmp = compare_rigs(result.rig, expected)
+    assert cmp["center_error_mm_max"] < 6.0
+    assert cmp["rotation_error_deg_max"] < 0.25
