@@ -6,7 +6,13 @@ Stages (each a module with pure functions and a frozen dataclass output):
 * ``mocap.session``      -- ``Session``: the ``session.toml`` folder convention.
 * ``mocap.calibration``  -- ChArUco boards, detection, intrinsics, bundle adjustment, world frame,
   quality gate, and import/export of other tools' calibration files.
-* ``mocap.triangulation`` -- batched DLT triangulation.
+* ``mocap.detection``    -- ``mocap detect``: 2D keypoints per camera (``mocap.detectors``: BlazePose,
+  Holistic), giving ``mocap.keypoints.Keypoints2D``; ``mocap.importers`` reads other detectors' files;
+  ``mocap.keypoint_sets`` names every keypoint set and maps it to SMPL-X joints.
+* ``mocap.triangulation`` -- robust batched triangulation (``Points3D``) and the ``mocap triangulate`` stage.
+* ``mocap.smoothing``    -- gap filling and zero-lag filters for 3D trajectories.
+* ``mocap.io``           -- atomic writes, frame sources, BVH, TRC / C3D / CSV point files.
+* ``mocap.evaluation``   -- errors against ground truth (MPJPE, PA-MPJPE, 2D px, angles).
 
 Heavy dependencies (torch, bpy, mediapipe) are imported only inside the stages that need them, so
 ``import mocap`` stays fast.
