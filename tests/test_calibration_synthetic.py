@@ -67,7 +67,7 @@ def test_fisheye_camera_known_answer(tmp_path):
     from mocap.synth.calibration_take import ring_rig, write_calibration_session
 
     rig = ring_rig(4, size=(960, 540), focal=700.0, fisheye=(2,), seed=3)
-    folder = write_calibration_session(tmp_path / "fish", load_board("charuco_7x5_a1"), rig, n_per_camera=16,
+    folder = write_calibration_session(tmp_path / "fish", load_board("charuco_7x5_a1"), rig, n_per_camera=24,
                                        n_per_pair=16, n_floor=8, video_suffix=".avi", seed=3)
     result = calibrate_session(folder)
     assert [c.model for c in result.rig] == ["pinhole", "pinhole", "fisheye", "pinhole"]

@@ -57,6 +57,8 @@ class BundleState:
     board_R: np.ndarray
     board_t: np.ndarray
     models: tuple[str, ...]
+    fixed_dist: tuple[tuple[int, ...], ...] = ()
+    """Per camera, indices of distortion coefficients held fixed (e.g. zero tangential terms)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +95,7 @@ def _unpack(cams: np.ndarray, boards: np.ndarray, base: BundleState) -> BundleSt
     K[:, 2, 2] = 1.0
     dist = [cams[c, 10 : 10 + len(d)].copy() for c, d in enumerate(base.dist)]
     return BundleState(K, dist, rodrigues_to_matrix(cams[:, :3]), cams[:, 3:6].copy(),
-                       rodrigues_to_matrix(boards[:, :3]), boards[:, 3:].copy(), base.models)
+                       rodrigues_to_matrix(boards[:, :3]), boards[:, 3:].copy(), base.models, base.fixed_dist)
 
 
 def _residuals(cams: np.ndarray, boards: np.ndarray, models: tuple[str, ...], skew: np.ndarray,
@@ -129,6 +131,8 @@ def _camera_mask(state: BundleState, fixed_camera: int, refine_intrinsics: bool)
         mask[:, 6:] = False
     for c, d in enumerate(state.dist):
         mask[c, 10 + len(d) :] = False
+    for c, fixed in enumerate(state.fixed_dist):
+        mask[c, [10 + i for i in fixed]] = False
     return mask
 
 

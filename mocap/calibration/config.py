@@ -44,8 +44,9 @@ class CalibrationConfig:
     max_bundle_frames: int = 200
     """Multi-camera frames used in bundle adjustment (evenly spread, weak camera pairs kept)."""
     distortion: str = "auto"
-    """Pinhole distortion coefficients to fit: "k1", "k1k2", "k1k2p1p2", "full" (k1 k2 p1 p2 k3), or
-    "auto" (by how much of the image the board covered: k1k2 below 30 %, k1k2p1p2 below 70 %)."""
+    """Pinhole distortion coefficients to fit: "k1", "k1k2", "k1k2k3" (radial only), "k1k2p1p2", "full"
+    (k1 k2 p1 p2 k3), or "auto": radial only, k1k2 when the board covered under 70 % of the image and
+    k1k2k3 above (tangential terms trade off against the principal point)."""
     refine_intrinsics: bool = True
     """Refine focal length, principal point and distortion in bundle adjustment."""
     outlier_px: float = 4.0

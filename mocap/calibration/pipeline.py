@@ -15,7 +15,12 @@ from mocap.calibration.bundle import BundleState, Observations, bundle_adjust
 from mocap.calibration.config import CalibrationConfig
 from mocap.calibration.detect import BoardDetections, detect_cameras, detect_mirroring
 from mocap.calibration.extrinsics import board_poses, chain_cameras, pairwise_poses, world_board_poses
-from mocap.calibration.intrinsics import PINHOLE_DISTORTION, calibrate_intrinsics, choose_distortion
+from mocap.calibration.intrinsics import (
+    FIXED_COEFFICIENTS,
+    PINHOLE_DISTORTION,
+    calibrate_intrinsics,
+    choose_distortion,
+)
 from mocap.calibration.quality import CalibrationQuality, assess
 from mocap.calibration.select import coverage, select_intrinsic_frames, select_joint_frames, usable_views
 from mocap.calibration.world import choose_world_frame, find_static_runs
@@ -74,7 +79,7 @@ def calibrate_detections(
     usable = usable_views(corners, board, config.min_corners)
 
     t0 = time.perf_counter()
-    cameras, intrinsic_frames = [], []
+    cameras, intrinsic_frames, fixed_dist = [], [], []
     for c, name in enumerate(names):
         size = tuple(int(v) for v in detections.image_sizes[c])
         frames = select_intrinsic_frames(corners[c], board, size, max_frames=config.max_intrinsic_frames,
@@ -88,6 +93,7 @@ def calibrate_detections(
         intr = calibrate_intrinsics(corners[c], frames, board, size, model=models[c], camera_name=name,
                                     distortion=distortion)
         intrinsic_frames.append(frames)
+        fixed_dist.append(FIXED_COEFFICIENTS.get(distortion, ()) if models[c] == "pinhole" else ())
         log.info("%s: intrinsics from %d views (%s), rms %.3f px", name, len(frames),
                  intr.model if intr.model == "fisheye" else distortion, intr.rms)
         cameras.append(Camera(name, size, intr.K, intr.dist, model=models[c], mirrored=mirrored[c]))
@@ -140,7 +146,7 @@ def calibrate_detections(
     obs = Observations(np.concatenate(obs_cam), np.concatenate(obs_frame), np.concatenate(obs_corner),
                        np.concatenate(obs_xy))
     state = BundleState(np.stack([c.K for c in cameras]), [c.dist.copy() for c in cameras], cam_R, cam_t,
-                        init_bR[rep_frames], init_bt[rep_frames], tuple(models))
+                        init_bR[rep_frames], init_bt[rep_frames], tuple(models), tuple(fixed_dist))
     result = bundle_adjust(state, obs, board.corners_3d, fixed_camera=root,
                            refine_intrinsics=config.refine_intrinsics, outlier_px=config.outlier_px)
     timings["bundle_adjustment"] = time.perf_counter() - t0

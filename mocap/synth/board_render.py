@@ -8,6 +8,7 @@ calibration take of the shipped sample session.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,14 +52,14 @@ class BoardRenderer:
         self.texture = np.pad(texture, margin, constant_values=border).astype(np.float32)
         self.margin = margin
         self.rng = np.random.default_rng(seed)
-        self._grids: dict[int, _RayGrid] = {}
+        self._grids: dict[tuple, _RayGrid] = {}
 
     def background(self, camera: Camera) -> np.ndarray:
         """A smooth grey background with some texture (deterministic per camera name)."""
         import cv2
 
         w, h = camera.size
-        rng = np.random.default_rng(abs(hash(camera.name)) % (2**32))
+        rng = np.random.default_rng(zlib.crc32(camera.name.encode()))  # same background every run
         noise = cv2.resize(rng.uniform(90, 150, (h // 40 + 2, w // 40 + 2)).astype(np.float32), (w, h),
                            interpolation=cv2.INTER_CUBIC)
         return noise
@@ -91,9 +92,10 @@ class BoardRenderer:
         """Grayscale ``(H, W)`` uint8 image of the board at pose ``(R_wb, t_wb)`` seen by ``camera``."""
         import cv2
 
-        grid = self._grids.get(id(camera))
+        key = (camera.name, camera.size, camera.model, camera.K.tobytes(), camera.dist.tobytes())
+        grid = self._grids.get(key)
         if grid is None:
-            grid = self._grids[id(camera)] = ray_grid(camera)
+            grid = self._grids[key] = ray_grid(camera)
         bg = self.background(camera) if background is None else background.astype(np.float32)
         out = bg.copy()
         # board -> camera
