@@ -218,6 +218,43 @@ def triangulate(
         con.print(f"  {kind:8s} {path}")
 
 
+def _print_runs(runs) -> None:
+    from rich.table import Table
+
+    table = Table(title="mocap run")
+    for col in ("stage", "take", "status", "seconds"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.stage, r.take or "-", r.status, f"{r.seconds:.1f}" if r.status == "ran" else "")
+    _console().print(table)
+
+
+@app.command()
+def run(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    take: Optional[list[str]] = typer.Option(None, "--take", "-t", help="Take(s) to process (default: all)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML with [calibration], [detection], "
+                                          "[triangulation] and [smoothing] tables."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: session's)."),
+    accept: bool = typer.Option(False, "--accept", help="Go on even if calibration fails its quality gate."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+):
+    """Run every stage (calibrate, detect, triangulate + smooth), reusing what is already done."""
+    from mocap.run import RunConfig, run_session
+    from mocap.session import Session
+
+    _setup_logging(verbose)
+    s = Session.load(session)
+    if output is not None:
+        s = dataclasses.replace(s, output_dir=output.resolve())
+    progress, callback = _detect_progress()
+    with progress:
+        runs = run_session(s, RunConfig.load(s, config), takes=take, accept=accept,
+                           progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
+    _print_runs(runs)
+    _console().print(f"outputs in {s.output_dir}")
+
+
 @app.command()
 def demo(
     output: Optional[Path] = typer.Option(None, "--output", "-o",
@@ -226,18 +263,24 @@ def demo(
     """Run the pipeline on the shipped sample session into a fresh output folder."""
     import time
 
+    from mocap.calibration.compare import compare_rigs
+    from mocap.camera import CameraRig
+    from mocap.run import run_session
+    from mocap.session import Session
+
     _setup_logging(False)
     out = output or (REPO_ROOT / "out" / "demo" / time.strftime("%Y%m%d-%H%M%S"))
-    result = run_calibration(SAMPLE_SESSION, None, False, out)
+    s = dataclasses.replace(Session.load(SAMPLE_SESSION), output_dir=out.resolve())
+    progress, callback = _detect_progress()
+    with progress:
+        runs = run_session(s, progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
+    _print_runs(runs)
     truth = SAMPLE_SESSION / "ground_truth" / "camera_rig.toml"
-    if truth.exists():
-        from mocap.calibration.compare import compare_rigs
-        from mocap.camera import CameraRig
-
-        cmp = compare_rigs(result.rig, CameraRig.load(truth))
-        _console().print(f"against ground truth: focal {cmp['focal_error_pct_max']:.2f} % (max), camera centres "
-                         f"{cmp['center_error_mm_max']:.1f} mm (max), rotations {cmp['rotation_error_deg_max']:.2f} deg (max)")
-    _console().print(f"[green]demo done[/]: report {result.files['figure']}")
+    cmp = compare_rigs(CameraRig.load(s.rig_path), CameraRig.load(truth))
+    _console().print(f"calibration against ground truth: focal {cmp['focal_error_pct_max']:.2f} % (max), camera "
+                     f"centres {cmp['center_error_mm_max']:.1f} mm (max), rotations "
+                     f"{cmp['rotation_error_deg_max']:.2f} deg (max)")
+    _console().print(f"[green]demo done[/]: report {s.calibration_dir / 'calibration_quality.png'}")
 
 
 @board_app.command("list")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mocap.calibration.detect import DetectConfig
-from mocap.errors import InputError
+from mocap.config import from_dict, to_dict
 
 
 @dataclass(frozen=True)
@@ -62,23 +61,8 @@ class CalibrationConfig:
     """The quality gate."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str | Path | None = None) -> CalibrationConfig:
-        return _build(cls, d, source, "calibration")
-
-
-def _build(klass, d: dict[str, Any], source, where: str):
-    fields = {f.name: f for f in dataclasses.fields(klass)}
-    kwargs = {}
-    for key, value in d.items():
-        if key not in fields:
-            raise InputError(f"unknown setting [{where}] {key!r}", path=source,
-                             fix=f"valid settings are: {', '.join(sorted(fields))}")
-        sub = {"detect": DetectConfig, "thresholds": QualityThresholds}.get(key)
-        kwargs[key] = _build(sub, value, source, f"{where}.{key}") if sub and isinstance(value, dict) else value
-    try:
-        return klass(**kwargs)
-    except TypeError as exc:
-        raise InputError(f"invalid [{where}] settings: {exc}", path=source, fix="check the setting names and types") from exc
+        return from_dict(cls, d, source=source, where="calibration")

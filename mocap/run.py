@@ -1,0 +1,156 @@
+"""``mocap run``: every stage of a session in order, skipping what is already done.
+
+Each stage's outputs are written atomically, then a stamp (``.<stage>.stamp.toml``) records the
+content hash of its inputs and its settings. A stage is reused when its stamp matches and its
+outputs exist, so an interrupted run resumes where it stopped, and changing a video or a setting
+reruns exactly the stages that depend on it.
+
+Stages so far: calibrate (once per session) -> detect -> triangulate + smooth (per take).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mocap.calibration.config import CalibrationConfig
+from mocap.config import from_dict, to_dict
+from mocap.detection import DetectionConfig
+from mocap.errors import InputError
+from mocap.io.tomlio import read_toml, write_toml
+from mocap.session import Session
+from mocap.smoothing import SmoothConfig
+from mocap.triangulation.robust import TriangulateConfig
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """All settings of ``mocap run``; a ``--config`` TOML file has one table per stage."""
+
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    """``mocap calibrate`` settings (session.toml's ``[calibration]`` table is applied first)."""
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    """``mocap detect`` settings."""
+    triangulation: TriangulateConfig = field(default_factory=TriangulateConfig)
+    """``mocap triangulate`` settings."""
+    smoothing: SmoothConfig = field(default_factory=SmoothConfig)
+    """Gap filling and smoothing of the 3D points."""
+
+    @classmethod
+    def load(cls, session: Session, path: str | Path | None = None) -> RunConfig:
+        data: dict[str, Any] = {"calibration": dict(session.calibration_options)}
+        if path is not None:
+            for table, values in read_toml(path, what="config file").items():
+                if isinstance(values, dict) and isinstance(data.get(table), dict):
+                    data[table] = {**data[table], **values}
+                else:
+                    data[table] = values
+        return from_dict(cls, data, source=path or session.file)
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What happened to one stage: ``status`` is "ran" or "reused"."""
+
+    stage: str
+    take: str | None
+    status: str
+    seconds: float
+    outputs: tuple[Path, ...] = ()
+
+
+def file_digest(path: Path) -> str:
+    """Content hash of a file, or of every image of a folder / glob source."""
+    import glob
+
+    path = Path(path)
+    if path.is_dir() or any(c in str(path) for c in "*?["):
+        files = sorted(Path(p) for p in (glob.glob(str(path / "*")) if path.is_dir() else glob.glob(str(path))))
+        return hashlib.sha256("".join(file_digest(f) for f in files if f.is_file()).encode()).hexdigest()
+    if not path.is_file():
+        raise InputError("input file not found", path=path, fix="check session.toml's paths")
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def stage_key(stage: str, settings: Any, inputs: Sequence[Path]) -> str:
+    """Hash of a stage's name, settings and input contents."""
+    blob = json.dumps({"stage": stage, "settings": settings, "inputs": [file_digest(p) for p in inputs]},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _run_stage(name: str, take: str | None, stamp: Path, key: str, outputs: Sequence[Path],
+               work: Callable[[], Any]) -> StageRun:
+    if stamp.is_file() and all(Path(p).exists() for p in outputs):
+        try:
+            if read_toml(stamp).get("key") == key:
+                return StageRun(name, take, "reused", 0.0, tuple(outputs))
+        except InputError:
+            pass  # a damaged stamp: run the stage again
+    t0 = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - t0
+    write_toml(stamp, {"stage": name, "key": key, "seconds": seconds,
+                       "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    return StageRun(name, take, "ran", seconds, tuple(outputs))
+
+
+def run_session(session: Session | str | Path, config: RunConfig | None = None, *,
+                takes: Sequence[str] | None = None, progress: Progress | None = None,
+                accept: bool = False) -> list[StageRun]:
+    """Run (or reuse) every stage for ``takes`` (default: all) and return what happened."""
+    from mocap.calibration.board import load_board
+    from mocap.calibration.pipeline import calibrate_session
+    from mocap.detection import detect_take
+    from mocap.triangulation.stage import EXPORT_FORMATS, triangulate_take
+
+    if not isinstance(session, Session):
+        session = Session.load(session)
+    config = config or RunConfig.load(session)
+    names = list(takes) if takes else [t.name for t in session.takes]
+    for name in names:
+        session.take(name)  # unknown take: a clear error before any work
+    write_toml(session.output_dir / "run_config.toml", to_dict(config))
+    runs = []
+
+    board = load_board(session.board, search=[session.root])
+    cal_dir = session.calibration_dir
+    key = stage_key("calibrate", {"config": to_dict(config.calibration), "board": board.to_dict(),
+                                  "cameras": [vars(c) for c in session.cameras], "accept": accept},
+                    list(session.calibration_videos) + list(session.floor_videos))
+    runs.append(_run_stage(
+        "calibrate", None, cal_dir / ".calibrate.stamp.toml", key, [session.rig_path],
+        lambda: calibrate_session(session, config.calibration, accept=accept,
+                                  progress=(lambda s, c, d, t: progress(s, c, d, t)) if progress else None)))
+
+    for name in names:
+        take = session.take(name)
+        out = session.take_dir(name)
+        kp_path = out / "keypoints2d.npz"
+        key = stage_key("detect", to_dict(config.detection), list(take.videos) + [session.rig_path])
+        runs.append(_run_stage(
+            "detect", name, out / ".detect.stamp.toml", key, [kp_path],
+            lambda name=name: detect_take(session, name, config.detection,
+                                          progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
+        outputs = [out / "points3d.npz", out / "points3d_raw.npz"] + [out / f"points3d.{f}" for f in EXPORT_FORMATS]
+        key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
+                                        "smoothing": to_dict(config.smoothing)}, [kp_path, session.rig_path])
+        runs.append(_run_stage(
+            "triangulate", name, out / ".triangulate.stamp.toml", key, outputs,
+            lambda name=name: triangulate_take(session, name, config=config.triangulation,
+                                               smoothing=config.smoothing)))
+    return runs
