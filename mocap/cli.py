@@ -195,6 +195,7 @@ def triangulate(
     cutoff: float = typer.Option(6.0, help="Butterworth cut-off (Hz)."),
     max_error: float = typer.Option(12.0, help="Views with a larger reprojection error (px) are rejected."),
     fix_swaps: bool = typer.Option(True, help="Detect and fix left/right swaps per camera and frame."),
+    stabilize_bones: bool = typer.Option(False, help="Give every bone of the skeleton a constant length."),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ):
     """Triangulate a take's 2D keypoints into smoothed 3D points (+ TRC, C3D and CSV exports)."""
@@ -208,7 +209,8 @@ def triangulate(
     except ValueError as exc:
         raise MocapError(str(exc), fix="see `mocap triangulate --help`") from exc
     result = triangulate_take(session, take, keypoints_path=keypoints, smoothing=smooth_cfg,
-                              config=TriangulateConfig(max_reprojection_px=max_error, fix_swaps=fix_swaps))
+                              config=TriangulateConfig(max_reprojection_px=max_error, fix_swaps=fix_swaps),
+                              stabilize_bones=stabilize_bones)
     raw = result.raw
     con = _console()
     con.print(f"{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: {np.isfinite(raw.xyz[..., 0]).mean():.1%} "

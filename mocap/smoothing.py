@@ -647,3 +647,31 @@ def smooth(xyz, fps: float, config: SmoothConfig | None = None) -> np.ndarray:
     if config.method == "one_euro":
         return one_euro(filled, fps, config.min_cutoff_hz, config.beta, config.d_cutoff_hz)
     return filled
+
+
+def tree_edges(edges, n_joints: int, root: int = 0) -> np.ndarray:
+    """A spanning tree of a skeleton graph, as ``(parent, child)`` rows ordered parent-before-child.
+
+    Keypoint-set skeletons are drawn as graphs (faces and hands have loops, edges come in any
+    direction); :func:`stabilize_bone_lengths` needs a tree. Breadth-first from ``root`` (and from
+    the next unvisited joint for disconnected parts); edges that would close a loop are dropped.
+    """
+    adjacency: list[list[int]] = [[] for _ in range(n_joints)]
+    for a, b in np.asarray(edges, int).reshape(-1, 2):
+        adjacency[a].append(b)
+        adjacency[b].append(a)
+    seen = np.zeros(n_joints, bool)
+    out = []
+    for start in [root] + list(range(n_joints)):
+        if seen[start] or not adjacency[start]:
+            continue
+        seen[start] = True
+        queue = [start]
+        while queue:
+            parent = queue.pop(0)
+            for child in adjacency[parent]:
+                if not seen[child]:
+                    seen[child] = True
+                    out.append((parent, child))
+                    queue.append(child)
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
