@@ -52,6 +52,101 @@ class CalibrationResult:
     files: dict[str, Path] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)
+class _PoseIndex:
+    """Which detection frames go into bundle adjustment, and which board pose each one uses.
+
+    ``frames`` are the selected frame indices; ``index[f]`` the board-pose index of frame ``f`` (still
+    frames share one); ``reps[k]`` a frame whose initial pose seeds board pose ``k``; ``still[k]`` how
+    many still frames pose ``k`` stands for.
+    """
+
+    frames: np.ndarray
+    index: dict[int, int]
+    reps: np.ndarray
+    still: dict[int, int]
+
+
+def _calibrate_intrinsics_all(detections: BoardDetections, corners: np.ndarray, board: CharucoBoard, models, mirrored,
+                              config: CalibrationConfig):
+    """Per camera: intrinsics on frames chosen for coverage -> cameras, their frames, fixed coefficients."""
+    cameras, intrinsic_frames, fixed_dist = [], [], []
+    for c, name in enumerate(detections.camera_names):
+        size = tuple(int(v) for v in detections.image_sizes[c])
+        frames = select_intrinsic_frames(corners[c], board, size, max_frames=config.max_intrinsic_frames,
+                                         min_corners=config.min_corners)
+        distortion = config.distortion
+        if distortion == "auto":
+            distortion = choose_distortion(coverage(corners[c], size)[0])
+        elif distortion not in PINHOLE_DISTORTION:
+            raise MocapError(f"unknown distortion model {distortion!r}",
+                             fix=f"use one of: auto, {', '.join(PINHOLE_DISTORTION)}")
+        intr = calibrate_intrinsics(corners[c], frames, board, size, model=models[c], camera_name=name,
+                                    distortion=distortion)
+        intrinsic_frames.append(frames)
+        fixed_dist.append(FIXED_COEFFICIENTS.get(distortion, ()) if models[c] == "pinhole" else ())
+        log.info("%s: intrinsics from %d views (%s), rms %.3f px", name, len(frames),
+                 intr.model if intr.model == "fisheye" else distortion, intr.rms)
+        cameras.append(Camera(name, size, intr.K, intr.dist, model=models[c], mirrored=mirrored[c]))
+    return cameras, intrinsic_frames, fixed_dist
+
+
+def _select_poses(valid: np.ndarray, intrinsic_frames, init_bR, init_bt, config: CalibrationConfig,
+                  floor_frames) -> _PoseIndex:
+    """Frames for bundle adjustment (multi-view frames, the intrinsic views, still and floor poses);
+    a still board is one physical pose, so its frames share one board pose in the adjustment, which
+    averages their detection noise (this is what pins the floor down)."""
+    frames = set(select_joint_frames(valid, max_frames=config.max_bundle_frames).tolist())
+    for c, sel in enumerate(intrinsic_frames):
+        frames.update(int(f) for f in sel if valid[c, f])
+    static = find_static_runs(init_bR, init_bt, max_move_m=0.01, max_turn_deg=2.0)  # PnP poses are noisy
+    for a, b in static:
+        frames.update(range(a, b))
+    floor_frames = [int(f) for f in floor_frames] if floor_frames is not None else []
+    frames.update(floor_frames)
+    if config.origin_frame is not None:
+        frames.add(int(config.origin_frame))
+    frames = np.array(sorted(f for f in frames if np.isfinite(init_bt[f]).all()))
+    pose_of = {f: a for a, b in static for f in range(a, b)}
+    if floor_frames:
+        floor_still = _still(init_bR, init_bt, floor_frames)
+        pose_of.update({f: floor_frames[0] if floor_still else f for f in floor_frames})
+    keys = sorted({pose_of.get(int(f), int(f)) for f in frames})
+    key_index = {k: i for i, k in enumerate(keys)}
+    index = {int(f): key_index[pose_of.get(int(f), int(f))] for f in frames}
+    reps = np.array([k if np.isfinite(init_bt[k]).all() else next(f for f in frames if index[int(f)] == i)
+                     for i, k in enumerate(keys)])
+    still: dict[int, int] = {}
+    for f in pose_of:
+        if f in index:
+            still[index[f]] = still.get(index[f], 0) + 1
+    return _PoseIndex(frames, index, reps, still)
+
+
+def _observations(corners: np.ndarray, valid: np.ndarray, poses: _PoseIndex) -> Observations:
+    """One row per detected corner of every selected, valid view."""
+    cc, ff = np.nonzero(valid[:, poses.frames])
+    parts = []
+    for c, k in zip(cc, ff):
+        pts = corners[c, poses.frames[k]]
+        ok = np.flatnonzero(np.isfinite(pts[:, 0]))
+        parts.append((np.full(len(ok), c), np.full(len(ok), poses.index[int(poses.frames[k])]), ok, pts[ok]))
+    cam, frame, corner, xy = (np.concatenate(v) for v in zip(*parts))
+    return Observations(cam, frame, corner, xy)
+
+
+def _origin_pose(poses: _PoseIndex, n_views: np.ndarray, config: CalibrationConfig, floor_frames) -> int | None:
+    """The board pose that defines the world: an explicit origin_frame, else the best floor-take view."""
+    if config.origin_frame is not None:
+        k = poses.index.get(int(config.origin_frame))
+        if k is None:
+            raise MocapError(f"origin_frame {config.origin_frame} is not a usable board view in any camera",
+                             fix="pick a frame where the board lies on the floor and is seen by 2+ cameras")
+        return k
+    seen = [poses.index[int(f)] for f in (floor_frames if floor_frames is not None else []) if int(f) in poses.index]
+    return max(seen, key=lambda k: n_views[k]) if seen else None
+
+
 def calibrate_detections(
     detections: BoardDetections,
     board: CharucoBoard,
@@ -79,104 +174,38 @@ def calibrate_detections(
     usable = usable_views(corners, board, config.min_corners)
 
     t0 = time.perf_counter()
-    cameras, intrinsic_frames, fixed_dist = [], [], []
-    for c, name in enumerate(names):
-        size = tuple(int(v) for v in detections.image_sizes[c])
-        frames = select_intrinsic_frames(corners[c], board, size, max_frames=config.max_intrinsic_frames,
-                                         min_corners=config.min_corners)
-        distortion = config.distortion
-        if distortion == "auto":
-            distortion = choose_distortion(coverage(corners[c], size)[0])
-        elif distortion not in PINHOLE_DISTORTION:
-            raise MocapError(f"unknown distortion model {distortion!r}",
-                             fix=f"use one of: auto, {', '.join(PINHOLE_DISTORTION)}")
-        intr = calibrate_intrinsics(corners[c], frames, board, size, model=models[c], camera_name=name,
-                                    distortion=distortion)
-        intrinsic_frames.append(frames)
-        fixed_dist.append(FIXED_COEFFICIENTS.get(distortion, ()) if models[c] == "pinhole" else ())
-        log.info("%s: intrinsics from %d views (%s), rms %.3f px", name, len(frames),
-                 intr.model if intr.model == "fisheye" else distortion, intr.rms)
-        cameras.append(Camera(name, size, intr.K, intr.dist, model=models[c], mirrored=mirrored[c]))
+    cameras, intrinsic_frames, fixed_dist = _calibrate_intrinsics_all(detections, corners, board, models, mirrored,
+                                                                      config)
     timings["intrinsics"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    poses = board_poses(cameras, corners, usable, board)
-    pairs = pairwise_poses(poses)
-    cam_R, cam_t, root = chain_cameras(n_cams, pairs, names)
-    init_bR, init_bt = world_board_poses(cam_R, cam_t, poses)
+    views = board_poses(cameras, corners, usable, board)
+    cam_R, cam_t, root = chain_cameras(n_cams, pairwise_poses(views), names)
+    init_bR, init_bt = world_board_poses(cam_R, cam_t, views)
     timings["extrinsics"] = time.perf_counter() - t0
 
-    # Frames for bundle adjustment: multi-view frames, the intrinsic views, and still (floor) poses.
     t0 = time.perf_counter()
-    frames = set(select_joint_frames(poses.valid, max_frames=config.max_bundle_frames).tolist())
-    for c, sel in enumerate(intrinsic_frames):
-        frames.update(int(f) for f in sel if poses.valid[c, f])
-    static = find_static_runs(init_bR, init_bt, max_move_m=0.01, max_turn_deg=2.0)  # PnP poses are noisy
-    for a, b in static:
-        frames.update(range(a, b))
-    if floor_frames is not None:
-        frames.update(int(f) for f in floor_frames)
-    if config.origin_frame is not None:
-        frames.add(int(config.origin_frame))
-    frames = np.array(sorted(f for f in frames if np.isfinite(init_bt[f]).all()))
-    # A still board is one physical pose: its frames share one board pose in the adjustment, which
-    # averages their detection noise (this is what pins the floor down).
-    pose_of = {}
-    for a, b in static:
-        for f in range(a, b):
-            pose_of[f] = a
-    if floor_frames is not None and len(floor_frames):
-        for f in floor_frames:
-            pose_of[int(f)] = int(floor_frames[0]) if _still(init_bR, init_bt, floor_frames) else int(f)
-    keys = sorted({pose_of.get(int(f), int(f)) for f in frames})
-    key_index = {k: i for i, k in enumerate(keys)}
-    index = {int(f): key_index[pose_of.get(int(f), int(f))] for f in frames}
-    rep_frames = np.array([k if np.isfinite(init_bt[k]).all() else next(f for f in frames if index[int(f)] == i)
-                           for i, k in enumerate(keys)])
-
-    cc, ff = np.nonzero(poses.valid[:, frames])
-    obs_cam, obs_frame, obs_corner, obs_xy = [], [], [], []
-    for c, k in zip(cc, ff):
-        pts = corners[c, frames[k]]
-        ok = np.flatnonzero(np.isfinite(pts[:, 0]))
-        obs_cam.append(np.full(len(ok), c))
-        obs_frame.append(np.full(len(ok), index[int(frames[k])]))
-        obs_corner.append(ok)
-        obs_xy.append(pts[ok])
-    obs = Observations(np.concatenate(obs_cam), np.concatenate(obs_frame), np.concatenate(obs_corner),
-                       np.concatenate(obs_xy))
+    poses = _select_poses(views.valid, intrinsic_frames, init_bR, init_bt, config, floor_frames)
+    obs = _observations(corners, views.valid, poses)
     state = BundleState(np.stack([c.K for c in cameras]), [c.dist.copy() for c in cameras], cam_R, cam_t,
-                        init_bR[rep_frames], init_bt[rep_frames], tuple(models), tuple(fixed_dist))
+                        init_bR[poses.reps], init_bt[poses.reps], tuple(models), tuple(fixed_dist))
     result = bundle_adjust(state, obs, board.corners_3d, fixed_camera=root,
                            refine_intrinsics=config.refine_intrinsics, outlier_px=config.outlier_px)
     timings["bundle_adjustment"] = time.perf_counter() - t0
-    log.info("bundle adjustment: %d observations, %d board poses, %d iterations", len(obs.cam), len(keys),
+    log.info("bundle adjustment: %d observations, %d board poses, %d iterations", len(obs.cam), len(poses.reps),
              result.iterations)
 
     s = result.state
-    n_views = np.array([len(np.unique(obs.cam[(obs.frame == k)])) for k in range(len(keys))])
-    origin_idx = None
-    if config.origin_frame is not None:
-        origin_idx = index.get(int(config.origin_frame))
-        if origin_idx is None:
-            raise MocapError(f"origin_frame {config.origin_frame} is not a usable board view in any camera",
-                             fix="pick a frame where the board lies on the floor and is seen by 2+ cameras")
-    elif floor_frames is not None and len(floor_frames):
-        seen = [index[f] for f in floor_frames if f in index]
-        if seen:
-            origin_idx = max(seen, key=lambda k: n_views[k])
-    still_counts: dict[int, int] = {}
-    for f, key in pose_of.items():
-        if f in index:
-            still_counts[index[f]] = still_counts.get(index[f], 0) + 1
+    n_views = np.array([len(np.unique(obs.cam[obs.frame == k])) for k in range(len(poses.reps))])
     world = choose_world_frame(s.R, s.board_R, s.board_t, n_views, board.corners_3d[0],
-                               still=sorted(still_counts.items()), floor=config.floor, origin_pose=origin_idx,
+                               still=sorted(poses.still.items()), floor=config.floor,
+                               origin_pose=_origin_pose(poses, n_views, config, floor_frames),
                                max_floor_tilt_deg=config.max_floor_tilt_deg)
     cams = [cam.replace(K=s.K[c], dist=s.dist[c], R=s.R[c], t=s.t[c]) for c, cam in enumerate(cameras)]
     rig = CameraRig(tuple(cams)).transformed(world.R, world.t)
     world_info = {
         "source": world.source,
-        "origin_frame": int(detections.frame_indices[rep_frames[world.frame]]) if world.frame >= 0 else -1,
+        "origin_frame": int(detections.frame_indices[poses.reps[world.frame]]) if world.frame >= 0 else -1,
         "still_frames": world.static_frames,
         "floor_tilt_deg": world.tilt_deg,
         "camera_heights_m": [float(c.center[2]) for c in rig.cameras],
