@@ -220,15 +220,36 @@ def triangulate(
         con.print(f"  {kind:8s} {path}")
 
 
-def _print_runs(runs) -> None:
+def _print_runs(runs, session) -> None:
+    """What ran, what was reused, the main quality figures, and where the files are."""
     from rich.table import Table
 
+    from mocap.io.tomlio import read_toml
+    from mocap.keypoints import Keypoints2D
+    from mocap.triangulation.robust import Points3D
+
     table = Table(title="mocap run")
-    for col in ("stage", "take", "status", "seconds"):
+    for col in ("stage", "take", "status", "seconds", "quality"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r.stage, r.take or "-", r.status, f"{r.seconds:.1f}" if r.status == "ran" else "")
+        quality = ""
+        if r.stage == "calibrate":
+            q = read_toml(session.calibration_dir / "calibration_quality.toml")
+            worst = max(c["reprojection_mean_px"] for c in q["cameras"])
+            quality = (f"reprojection <= {worst:.2f} px, square {q['square_error_mean_mm']:+.2f} ± "
+                       f"{q['square_error_std_mm']:.2f} mm, world: {q['world']['source']}")
+        elif r.stage == "detect":
+            kp = Keypoints2D.load(r.outputs[0])
+            quality = "person found: " + ", ".join(f"{n} {v:.0%}" for n, v in zip(kp.camera_names,
+                                                                                    kp.detection_rate()))
+        elif r.stage == "triangulate":
+            raw = Points3D.load(session.take_dir(r.take) / "points3d_raw.npz")
+            ok = np.isfinite(raw.xyz[..., 0])
+            err = f", median reprojection {np.nanmedian(raw.reprojection_error):.1f} px" if ok.any() else ""
+            quality = f"{ok.mean():.0%} of joints triangulated{err}"
+        table.add_row(r.stage, r.take or "-", r.status, f"{r.seconds:.1f}" if r.status == "ran" else "", quality)
     _console().print(table)
+    _console().print(f"outputs in {session.output_dir}")
 
 
 @app.command()
@@ -253,8 +274,7 @@ def run(
     with progress:
         runs = run_session(s, RunConfig.load(s, config), takes=take, accept=accept,
                            progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
-    _print_runs(runs)
-    _console().print(f"outputs in {s.output_dir}")
+    _print_runs(runs, s)
 
 
 @app.command()
@@ -276,7 +296,7 @@ def demo(
     progress, callback = _detect_progress()
     with progress:
         runs = run_session(s, progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
-    _print_runs(runs)
+    _print_runs(runs, s)
     truth = SAMPLE_SESSION / "ground_truth" / "camera_rig.toml"
     cmp = compare_rigs(CameraRig.load(s.rig_path), CameraRig.load(truth))
     _console().print(f"calibration against ground truth: focal {cmp['focal_error_pct_max']:.2f} % (max), camera "

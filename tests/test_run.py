@@ -82,3 +82,23 @@ def test_interrupted_run_resumes_to_identical_outputs(tmp_path, take_videos, mon
             for key in a.files:
                 np.testing.assert_array_equal(a[key], b[key])
     assert reference.rig_path.read_text() .split("[[cameras]]")[1:] == s.rig_path.read_text().split("[[cameras]]")[1:]
+
+
+def test_cli_run_prints_summary(tmp_path, take_videos):
+    import subprocess
+    import sys
+
+    base = Session.load(SAMPLE_SESSION)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    cams = "".join(f'[[cameras]]\nname = "{n}"\n' for n in base.camera_names)
+    calib = ", ".join(f'"{v}"' for v in base.calibration_videos)
+    take = ", ".join(f'"{v}"' for v in take_videos)
+    (folder / "session.toml").write_text(f'board = "charuco_7x5_a1"\n{cams}[calibration]\nvideos = [{calib}]\n'
+                                         f'[[takes]]\nname = "still"\nvideos = [{take}]\n')
+    cmd = [sys.executable, "-m", "mocap.cli", "run", str(folder)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "reprojection" in proc.stdout and "person found" in proc.stdout and "triangulated" in proc.stdout
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.count("reused") == 3
