@@ -118,7 +118,7 @@ class BodyMotion:
     def save(self, path: str | Path) -> Path:
         """Write AMASS-compatible ``.npz`` atomically."""
         F = self.n_frames
-        return write_npz(path, {
+        return write_npz(path, **{
             "schema_version": np.array(SCHEMA_VERSION),
             "poses": self.full_pose().reshape(F, -1).astype(np.float32),
             "trans": self.transl.astype(np.float32),

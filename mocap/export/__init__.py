@@ -1,0 +1,1 @@
+"""Export and retargeting: skeleton animations, BVH/FBX/glTF/AMASS writers, rig presets."""
