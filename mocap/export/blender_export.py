@@ -1,0 +1,143 @@
+"""FBX and glTF (GLB) export through Blender's own exporters (``bpy`` as a module, or inside Blender).
+
+`export_blender` builds a fresh, empty scene holding the animated armature (and optionally a skinned body
+mesh) and writes it with ``bpy.ops.export_scene.fbx`` / ``bpy.ops.export_scene.gltf``. `write_scene_file`
+writes objects of the current scene (the add-on uses it, so the user's scene is never reset).
+
+Files appear atomically: the exporter writes a temporary file in the target folder, renamed when complete.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from mocap.errors import MocapError
+from mocap.export.animation import SkeletonAnimation
+from mocap.io.atomic import atomic_path
+
+log = logging.getLogger(__name__)
+
+Format = Literal["fbx", "glb"]
+
+#: FBX settings every preset shares: no leaf bones, every frame baked, Blender's Y-along-bone axes.
+FBX_COMMON = {
+    "object_types": {"ARMATURE", "MESH"},
+    "add_leaf_bones": False,
+    "bake_anim": True,
+    "bake_anim_use_all_bones": True,
+    "bake_anim_use_nla_strips": False,
+    "bake_anim_use_all_actions": False,
+    "bake_anim_force_startend_keying": True,
+    "bake_anim_step": 1.0,
+    "bake_anim_simplify_factor": 0.0,
+    "primary_bone_axis": "Y",
+    "secondary_bone_axis": "X",
+    "armature_nodetype": "NULL",
+    "use_armature_deform_only": False,
+    "mesh_smooth_type": "FACE",
+    "path_mode": "COPY",
+    "embed_textures": True,
+    "axis_forward": "-Z",
+    "axis_up": "Y",
+    "apply_unit_scale": True,
+    "global_scale": 1.0,
+}
+
+#: Per target application. All use FBX's Y-up / -Z-forward axes, which each of them converts on import.
+FBX_PRESETS: dict[str, dict] = {
+    # Blender re-imports this 1:1 (the file is in centimetres with a unit scale of 100).
+    "default": {"apply_scale_options": "FBX_SCALE_NONE"},
+    # Unreal reads FBX units: the skeleton arrives at real size; name the armature "Armature" or Unreal adds
+    # the armature object as an extra root bone.
+    "unreal": {"apply_scale_options": "FBX_SCALE_NONE"},
+    # Unity: bake the unit scale into the transforms so objects import with scale 1.
+    "unity": {"apply_scale_options": "FBX_SCALE_ALL"},
+    # Mixamo works in centimetres, like its own downloads.
+    "mixamo": {"apply_scale_options": "FBX_SCALE_NONE"},
+}
+
+GLTF_OPTIONS = {
+    "export_format": "GLB",
+    "export_yup": True,
+    "export_animations": True,
+    "export_frame_range": True,
+    "export_force_sampling": True,
+    "export_def_bones": False,
+    "export_optimize_animation_size": False,
+    "export_skins": True,
+    "export_apply": False,
+    "export_cameras": False,
+    "export_lights": False,
+}
+
+
+def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None = None, *, mesh=None,
+                   preset_axes: str | None = None, bone_display: str = "to_child", name: str = "mocap") -> Path:
+    """Write ``anim`` as an FBX or binary glTF file with Blender's exporters.
+
+    Resets ``bpy`` to an empty scene first (``read_factory_settings(use_empty=True)``): call it from scripts
+    and the CLI, not from an interactive Blender session (use `write_scene_file` there).
+
+    Args:
+        anim: the animation (metres, Z up).
+        path: output file.
+        fmt: ``"fbx"`` or ``"glb"``; default from the file suffix.
+        mesh: an optional `mocap.export.blender_scene.SkinnedMesh` skinned to the armature.
+        preset_axes: FBX target application, a key of `FBX_PRESETS` (``"unreal"``, ``"unity"``, ``"mixamo"``);
+            None is ``"default"``. glTF is always Y up, metres.
+        bone_display: ``"to_child"`` (bones point at their children) or ``"keep"`` (joint frames as given).
+        name: armature object name (``"Armature"`` suits Unreal).
+
+    Returns:
+        The written path.
+    """
+    import bpy
+
+    from mocap.export import blender_scene
+
+    fmt = _format(path, fmt)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    # frame 0 = time 0 in the file; Blender's importers put it at frame 1 again
+    arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
+    objects = [arm]
+    if mesh is not None:
+        objects.append(blender_scene.add_body_mesh(arm, mesh))
+    return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes)
+
+
+def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=None,
+                     preset_axes: str | None = None) -> Path:
+    """Write objects of the current Blender scene (all when ``objects`` is None) to FBX or GLB atomically."""
+    import bpy
+
+    path = Path(path)
+    fmt = _format(path, fmt)
+    preset = preset_axes or "default"
+    if preset not in FBX_PRESETS:
+        raise MocapError(f"unknown export preset {preset!r}", fix=f"use one of {', '.join(FBX_PRESETS)}")
+    selection = objects is not None
+    if selection:
+        for obj in bpy.context.scene.objects:
+            obj.select_set(obj in objects)
+        bpy.context.view_layer.objects.active = objects[0] if objects else None
+    with atomic_path(path) as tmp:
+        if fmt == "fbx":
+            result = bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=selection,
+                                              **FBX_COMMON, **FBX_PRESETS[preset])
+        else:
+            result = bpy.ops.export_scene.gltf(filepath=str(tmp), use_selection=selection, **GLTF_OPTIONS)
+        if "FINISHED" not in result or not tmp.is_file() or tmp.stat().st_size == 0:
+            raise MocapError(f"Blender's {fmt.upper()} exporter failed ({result})", path=path,
+                             fix="run with --verbose to see Blender's messages")
+    log.info("wrote %s", path)
+    return path
+
+
+def _format(path: str | Path, fmt: str | None) -> str:
+    fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
+    if fmt == "gltf":
+        raise MocapError("only binary glTF is written", path=path, fix="use a .glb file name (fmt='glb')")
+    if fmt not in ("fbx", "glb"):
+        raise MocapError(f"cannot export {fmt!r} through Blender", path=path, fix="use fmt 'fbx' or 'glb'")
+    return fmt

@@ -1,0 +1,213 @@
+"""Bone frames of a `SkeletonAnimation` as pure numpy: re-orienting bones, bone tails, quaternions, gaps.
+
+Everything here works on arrays only, so the Blender scene builder (``blender_scene.py``) and the add-on share
+it, and tests check it without Blender.
+
+Shapes: ``J`` joints, ``F`` frames; rotations are ``(..., 3, 3)`` matrices, quaternions ``(..., 4)`` in
+Blender's ``(w, x, y, z)`` order.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from mocap.export.animation import SkeletonAnimation
+
+#: A child counts as the continuation of its parent's bone when its direction is within this angle (cosine).
+CONTINUATION_COS = 0.5
+#: Shortest bone drawn, metres (coincident joints still get a visible bone).
+MIN_BONE_LENGTH = 0.01
+
+
+def reorient(anim: SkeletonAnimation, new_rest_orientations: np.ndarray) -> SkeletonAnimation:
+    """The same motion expressed with other rest orientations of the joint frames.
+
+    World joint positions and every joint's world rotation *relative to its rest*
+    (``W_j @ B_j^T``) are unchanged; a joint frame's world orientation becomes ``W_j @ B_j^T @ B'_j``.
+    Only the bone axes (where a bone points, its roll) change, as when an animator re-orients bones.
+
+    Args:
+        anim: the animation.
+        new_rest_orientations: ``(J, 3, 3)`` new world rest orientation of each joint frame.
+    """
+    B = anim.rest_orientations
+    Bn = np.asarray(new_rest_orientations, dtype=np.float64)
+    if Bn.shape != B.shape:
+        raise ValueError(f"new_rest_orientations: expected {B.shape}, got {Bn.shape}")
+    # L'_j = (B'_j^T B_j) L_j (B_j^T B'_j): the same world delta rotation seen in the new joint frame
+    C = np.einsum("jba,jbc->jac", Bn, B)  # B'^T B
+    L = np.einsum("jab,fjbc,jdc->fjad", C, anim.local_rotations, C)
+    return replace(anim, rest_orientations=Bn, local_rotations=L)
+
+
+def primary_children(rest_positions: np.ndarray, parents) -> list[int]:
+    """For each joint the child its bone points to, or -1 (leaf, or no child continues the bone).
+
+    The root's bone points to the child most aligned with world up (the spine for a body); other joints to
+    the child that best continues the parent's bone direction, if within 60 degrees of it.
+    """
+    r = np.asarray(rest_positions, dtype=np.float64)
+    J = len(parents)
+    children: list[list[int]] = [[] for _ in range(J)]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            children[p].append(j)
+    out = []
+    for j in range(J):
+        kids = [c for c in children[j] if np.linalg.norm(r[c] - r[j]) > 1e-6]
+        if not kids:
+            out.append(-1)
+            continue
+        if len(kids) == 1 and parents[j] >= 0:
+            out.append(kids[0])
+            continue
+        ref = np.array([0.0, 0.0, 1.0]) if parents[j] < 0 else _unit(r[j] - r[parents[j]])
+        cos = [float(_unit(r[c] - r[j]) @ ref) for c in kids]
+        best = int(np.argmax(cos))
+        out.append(kids[best] if (cos[best] >= CONTINUATION_COS or parents[j] < 0) else -1)
+    return out
+
+
+def child_tails(rest_positions: np.ndarray, parents) -> np.ndarray:
+    """``(J, 3)`` bone tails pointing from each joint to its primary child.
+
+    A joint without one (a fingertip, toe, the head) continues its parent's direction with half its
+    parent's length (at least `MIN_BONE_LENGTH`).
+    """
+    r = np.asarray(rest_positions, dtype=np.float64)
+    prim = primary_children(r, parents)
+    tails = np.empty_like(r)
+    for j, p in enumerate(parents):
+        c = prim[j]
+        if c >= 0 and np.linalg.norm(r[c] - r[j]) >= MIN_BONE_LENGTH:
+            tails[j] = r[c]
+            continue
+        if p >= 0 and np.linalg.norm(r[j] - r[p]) > 1e-6:
+            length = max(0.5 * np.linalg.norm(r[j] - r[p]), MIN_BONE_LENGTH)
+            d = tails[p] - r[p] if prim[p] == j else r[j] - r[p]
+        else:
+            d, length = np.array([0.0, 0.0, 1.0]), 0.1
+        tails[j] = r[j] + length * _unit(d)
+    return tails
+
+
+def aligned_orientations(rest_orientations: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """``(J, 3, 3)`` frames whose Y axis is ``directions[j]``, turned from ``rest_orientations[j]`` by the
+    smallest rotation (so bone roll stays as close to the old frame as possible).
+
+    An exactly opposite direction turns 180 degrees about the old frame's X axis.
+    """
+    B = np.asarray(rest_orientations, dtype=np.float64)
+    out = np.empty_like(B)
+    for j in range(len(B)):
+        out[j] = rotation_between(B[j][:, 1], directions[j], fallback_axis=B[j][:, 0]) @ B[j]
+    return out
+
+
+def child_pointing_orientations(anim: SkeletonAnimation) -> np.ndarray:
+    """Rest orientations with every bone's Y axis pointing along its `child_tails` direction."""
+    tails = child_tails(anim.rest_positions, anim.parents)
+    return aligned_orientations(anim.rest_orientations, tails - anim.rest_positions)
+
+
+def rotation_between(a: np.ndarray, b: np.ndarray, *, fallback_axis: np.ndarray | None = None) -> np.ndarray:
+    """The smallest rotation ``(3, 3)`` turning direction ``a`` onto direction ``b``."""
+    a, b = _unit(a), _unit(b)
+    axis = np.cross(a, b)
+    s, c = np.linalg.norm(axis), float(a @ b)
+    if s < 1e-9:
+        if c > 0:
+            return np.eye(3)
+        axis = fallback_axis if fallback_axis is not None else np.cross(a, [1.0, 0.0, 0.0])
+        if np.linalg.norm(np.cross(axis, a)) < 1e-9:
+            axis = np.cross(a, [0.0, 1.0, 0.0])
+        axis = _unit(axis - (axis @ a) * a)
+        return 2.0 * np.outer(axis, axis) - np.eye(3)
+    k = axis / s
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * K + (1 - c) * K @ K
+
+
+def matrix_to_quaternion(R: np.ndarray) -> np.ndarray:
+    """``(..., 3, 3)`` rotations -> ``(..., 4)`` unit quaternions ``(w, x, y, z)`` with ``w >= 0``."""
+    R = np.asarray(R, dtype=np.float64)
+    m = R.reshape(-1, 3, 3)
+    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    # Shepperd: take the largest of 4w^2, 4x^2, 4y^2, 4z^2 for the division
+    cand = np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], axis=1)
+    best = np.argmax(cand, axis=1)
+    q = np.empty((len(m), 4))
+    for i, (a, b, c) in enumerate(((None, None, None), (0, 1, 2), (1, 2, 0), (2, 0, 1))):
+        sel = best == i
+        if not sel.any():
+            continue
+        s = m[sel]
+        if a is None:
+            w = np.sqrt(np.maximum(1.0 + tr[sel], 1e-300)) * 0.5
+            f = 0.25 / w
+            q[sel] = np.stack([w, (s[:, 2, 1] - s[:, 1, 2]) * f, (s[:, 0, 2] - s[:, 2, 0]) * f,
+                               (s[:, 1, 0] - s[:, 0, 1]) * f], axis=1)
+        else:
+            v = np.sqrt(np.maximum(1.0 + s[:, a, a] - s[:, b, b] - s[:, c, c], 1e-300)) * 0.5
+            f = 0.25 / v
+            out = np.empty((sel.sum(), 4))
+            out[:, 0] = (s[:, c, b] - s[:, b, c]) * f
+            out[:, 1 + a] = v
+            out[:, 1 + b] = (s[:, b, a] + s[:, a, b]) * f
+            out[:, 1 + c] = (s[:, c, a] + s[:, a, c]) * f
+            q[sel] = out
+    q *= np.where(q[:, :1] < 0, -1.0, 1.0)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return q.reshape(R.shape[:-2] + (4,))
+
+
+def continuous_quaternions(q: np.ndarray) -> np.ndarray:
+    """Flip signs along axis 0 (frames) so consecutive quaternions lie in the same hemisphere.
+
+    ``q`` and ``-q`` are the same rotation, but keyframe interpolation between them takes the long way.
+    """
+    q = np.array(q, dtype=np.float64)
+    for f in range(1, len(q)):
+        flip = np.sum(q[f] * q[f - 1], axis=-1) < 0
+        q[f][flip] *= -1
+    return q
+
+
+def fill_missing_frames(anim: SkeletonAnimation) -> SkeletonAnimation:
+    """Replace non-finite rotations and root positions by the nearest valid frame (per joint).
+
+    A joint that is never valid is held at rest (identity); a root never valid stays at its rest position.
+    """
+    L = anim.local_rotations.copy()
+    ok = np.isfinite(L).all(axis=(2, 3))  # (F, J)
+    for j in range(L.shape[1]):
+        L[:, j] = _hold_nearest(L[:, j], ok[:, j], np.eye(3))
+    root_ok = np.isfinite(anim.root_positions).all(axis=1)
+    root = _hold_nearest(anim.root_positions, root_ok, anim.rest_positions[0])
+    return replace(anim, local_rotations=L, root_positions=root)
+
+
+def _hold_nearest(values: np.ndarray, ok: np.ndarray, default: np.ndarray) -> np.ndarray:
+    if ok.all():
+        return values
+    out = values.copy()
+    if not ok.any():
+        out[:] = default
+        return out
+    good = np.flatnonzero(ok)
+    idx = np.arange(len(ok))
+    pos = np.clip(np.searchsorted(good, idx), 1, len(good) - 1) if len(good) > 1 else np.zeros(len(ok), int)
+    if len(good) > 1:
+        left, right = good[pos - 1], good[pos]
+        nearest = np.where(np.abs(idx - left) <= np.abs(right - idx), left, right)
+    else:
+        nearest = np.full(len(ok), good[0])
+    out[~ok] = values[nearest[~ok]]
+    return out
+
+
+def _unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    n = np.linalg.norm(v)
+    return v / n if n > 1e-12 else v
