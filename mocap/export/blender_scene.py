@@ -8,7 +8,7 @@ scene's frame rate is set to the animation's (``fps / fps_base`` for rates like 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 import numpy as np
@@ -139,6 +139,65 @@ def rest_orientations_of(obj, names: Sequence[str]) -> np.ndarray:
     return np.stack([world @ np.array(obj.data.bones[n].matrix_local)[:3, :3] for n in names])
 
 
+def armature_rest(obj, fps: float = 30.0) -> SkeletonAnimation:
+    """An armature's rest pose (world, the object's transform folded in) as a one-frame `SkeletonAnimation`."""
+    bones = list(obj.data.bones)
+    index = {b.name: k for k, b in enumerate(bones)}
+    parents = [index[b.parent.name] if b.parent else -1 for b in bones]
+    order = _parents_first(parents)
+    remap = {old: new for new, old in enumerate(order)}
+    names = [bones[k].name for k in order]
+    parents = [remap[parents[k]] if parents[k] >= 0 else -1 for k in order]
+    if sum(p < 0 for p in parents) != 1:
+        raise ValueError(f"armature {obj.name!r} has {sum(p < 0 for p in parents)} root bones; one is needed")
+    M = np.array(obj.matrix_world)
+    rest_pos = np.array([obj.data.bones[n].head_local for n in names]) @ M[:3, :3].T + M[:3, 3]
+    return SkeletonAnimation(names=tuple(names), parents=tuple(parents), rest_positions=rest_pos,
+                             rest_orientations=rest_orientations_of(obj, names),
+                             local_rotations=np.broadcast_to(np.eye(3), (1, len(names), 3, 3)).copy(),
+                             root_positions=rest_pos[:1].copy(), fps=fps)
+
+
+def read_armature_animation(obj, frame_start: int, frame_end: int, fps: float | None = None) -> SkeletonAnimation:
+    """Sample an armature's pose on frames ``frame_start..frame_end`` as a world-space `SkeletonAnimation`.
+
+    Works for any armature (an imported take, a BVH or FBX import): local rotations are the pose bones'
+    ``matrix_basis`` rotations, root positions the root bone's world head; the object's transform is folded
+    into the rest pose. Sets the scene frame while sampling and restores it afterwards.
+    """
+    import bpy
+
+    scene = bpy.context.scene
+    rate = fps if fps is not None else scene.render.fps / scene.render.fps_base
+    rest = armature_rest(obj, rate)
+    frames = range(int(frame_start), int(frame_end) + 1)
+    L = np.empty((len(frames), len(rest.names), 3, 3))
+    root_pos = np.empty((len(frames), 3))
+    current = scene.frame_current
+    try:
+        for i, f in enumerate(frames):
+            scene.frame_set(f)
+            for j, n in enumerate(rest.names):
+                R = np.array(obj.pose.bones[n].matrix_basis)[:3, :3]
+                L[i, j] = R / np.cbrt(np.linalg.det(R))
+            root_pos[i] = pose_heads(obj, rest.names[:1])[0]
+    finally:
+        scene.frame_set(current)
+    return replace(rest, local_rotations=L, root_positions=root_pos)
+
+
+def _parents_first(parents: Sequence[int]) -> list[int]:
+    if all(p < j for j, p in enumerate(parents)):
+        return list(range(len(parents)))
+    depth = []
+    for j in range(len(parents)):
+        d, p = 0, parents[j]
+        while p >= 0:
+            d, p = d + 1, parents[p]
+        depth.append(d)
+    return sorted(range(len(parents)), key=lambda j: (depth[j], j))
+
+
 def pose_heads(obj, names: Sequence[str]) -> np.ndarray:
     """``(J, 3)`` world positions of the named pose bones' heads at the current frame."""
     M = np.array(obj.matrix_world)
@@ -147,10 +206,13 @@ def pose_heads(obj, names: Sequence[str]) -> np.ndarray:
 
 
 def key_armature(obj, anim: SkeletonAnimation, *, frame_start: int = 1, action_name: str | None = None):
-    """Key ``anim`` on the pose bones of ``obj`` (bones named as ``anim.names``; rest must match ``anim``).
+    """Key ``anim`` on the pose bones of ``obj`` (bones named as ``anim.names``).
 
-    Writes one keyframe per frame: ``rotation_quaternion`` for every bone and ``location`` for the root, into
-    a new action assigned to ``obj``. Returns the action.
+    ``anim.rest_orientations`` must be the bones' world rest orientations (`rest_orientations_of`; use
+    `bone_frames.reorient` first if they differ); ``root_positions`` are world positions, mapped through the
+    object's transform (an imported rig may be rotated and scaled). Writes one keyframe per frame:
+    ``rotation_quaternion`` for every bone and ``location`` for the root, into a new action assigned to
+    ``obj``. Returns the action.
     """
     import bpy
     from bpy_extras import anim_utils
@@ -171,8 +233,11 @@ def key_armature(obj, anim: SkeletonAnimation, *, frame_start: int = 1, action_n
         for i in range(4):
             _set_fcurve(bag, f"{path}.rotation_quaternion", i, bone_name, frames, quats[:, j, i])
         if anim.parents[j] < 0:
-            # pose location is in the bone's rest frame, relative to its rest head
-            loc = (anim.root_positions - anim.rest_positions[j]) @ anim.rest_orientations[j]
+            # pose location is in the bone's rest frame (armature space), relative to its rest head
+            M = np.array(obj.matrix_world)
+            local = (anim.root_positions - M[:3, 3]) @ np.linalg.inv(M[:3, :3]).T
+            rest = np.array(obj.data.bones[bone_name].matrix_local)
+            loc = (local - rest[:3, 3]) @ rest[:3, :3]
             for i in range(3):
                 _set_fcurve(bag, f"{path}.location", i, bone_name, frames, loc[:, i])
     return action

@@ -111,6 +111,28 @@ def child_pointing_orientations(anim: SkeletonAnimation) -> np.ndarray:
     return aligned_orientations(anim.rest_orientations, tails - anim.rest_positions)
 
 
+def octahedral_bone_mesh(anim: SkeletonAnimation, width: float = 0.12
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A stand-in body: one octahedron per bone (like Blender's bone display), rigidly skinned to it.
+
+    For showing or rendering a take when no body model is available. Returns ``vertices (6J, 3)`` (world,
+    rest pose), ``faces (8J, 3)`` and ``weights (6J, J)``.
+    """
+    r = anim.rest_positions
+    tails = child_tails(r, anim.parents)
+    B = aligned_orientations(anim.rest_orientations, tails - r)
+    J = len(r)
+    length = np.linalg.norm(tails - r, axis=1)[:, None]
+    x, z = B[:, :, 0], B[:, :, 2]
+    mid = r + 0.15 * (tails - r)
+    w = width * length
+    verts = np.stack([r, mid + w * x, mid + w * z, mid - w * x, mid - w * z, tails], axis=1).reshape(-1, 3)
+    tri = np.array([[0, 2, 1], [0, 3, 2], [0, 4, 3], [0, 1, 4], [5, 1, 2], [5, 2, 3], [5, 3, 4], [5, 4, 1]])
+    faces = (6 * np.arange(J)[:, None, None] + tri).reshape(-1, 3)
+    weights = np.repeat(np.eye(J), 6, axis=0)
+    return verts, faces, weights
+
+
 def rotation_between(a: np.ndarray, b: np.ndarray, *, fallback_axis: np.ndarray | None = None) -> np.ndarray:
     """The smallest rotation ``(3, 3)`` turning direction ``a`` onto direction ``b``."""
     a, b = _unit(a), _unit(b)

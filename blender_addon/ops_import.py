@@ -1,0 +1,131 @@
+"""Import a capture take: ``body_motion.npz`` -> animated armature (+ skinned body, cameras, point empties).
+
+Plain functions; the operators in ``__init__.py`` only collect options and report. The mocap modules come
+from ``_vendor`` (copied in when the add-on zip is built), so nothing is installed into Blender.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Custom property marking an armature built from a take (its value: the take file).
+TAKE_PROPERTY = "mocap_take"
+
+
+def find_session_files(take_path: str | Path) -> dict[str, Path | None]:
+    """The camera rig and 3D points belonging to a take in the session layout, where they exist.
+
+    ``<output>/takes/<take>/body_motion.npz`` has its points beside it and the rig in
+    ``<output>/calibration/camera_rig.toml``.
+    """
+    take = Path(take_path)
+    points = take.with_name("points3d.npz")
+    rig = next((p for p in (take.parent.parent.parent / "calibration" / "camera_rig.toml",
+                            take.with_name("camera_rig.toml")) if p.is_file()), None)
+    return {"rig": rig, "points": points if points.is_file() else None}
+
+
+def import_take(context, filepath: str | Path, *, rig_path: str | Path | None = None,
+                points_path: str | Path | None = None, with_mesh: bool = True, bone_display: str = "to_child",
+                report=print) -> dict:
+    """Build the take in the current scene: armature keyed on every frame at the take's frame rate.
+
+    Args:
+        context: Blender context (its scene gets the frame rate and range).
+        filepath: a ``body_motion.npz`` written by ``mocap fit``.
+        rig_path: a ``camera_rig.toml`` whose cameras to add, or None.
+        points_path: a ``points3d.npz`` to add as animated empties, or None.
+        with_mesh: add the skinned body (the open body model when the add-on ships it, else bone shapes).
+        bone_display: ``"to_child"`` or ``"keep"`` (see ``mocap.export.blender_scene.build_armature``).
+        report: called with one-line messages for the user.
+
+    Returns:
+        ``{"armature", "mesh", "cameras", "points"}`` (objects, None or lists).
+
+    Raises:
+        MocapError (vendored) for unreadable or wrong files.
+    """
+    from ._vendor.mocap.body.motion import BodyMotion
+    from ._vendor.mocap.export import blender_scene
+    from ._vendor.mocap.export.animation import from_body_motion
+
+    filepath = Path(filepath)
+    motion = BodyMotion.load(filepath)
+    anim = from_body_motion(motion)
+    bad = int((~np.isfinite(anim.local_rotations).all(axis=(1, 2, 3))).sum())
+    collection = _new_collection(context, filepath.parent.name if filepath.stem == "body_motion" else filepath.stem)
+    arm = blender_scene.build_armature(anim, "mocap_body", bone_display=bone_display, collection=collection)
+    arm[TAKE_PROPERTY] = str(filepath)
+    out = {"armature": arm, "mesh": None, "cameras": [], "points": None}
+    if with_mesh:
+        out["mesh"] = blender_scene.add_body_mesh(arm, _body_mesh(motion, anim), collection=collection)
+    if rig_path:
+        from ._vendor.mocap.camera import CameraRig
+
+        out["cameras"] = blender_scene.add_cameras(CameraRig.load(rig_path), collection=collection)
+    if points_path:
+        xyz, names = _read_points(points_path)
+        out["points"] = blender_scene.add_points_empties(xyz, names, collection=collection)
+    context.view_layer.objects.active = arm
+    msg = f"imported {filepath.name}: {motion.n_frames} frames at {motion.fps:g} fps, {len(anim.names)} bones"
+    if bad:
+        msg += f"; {bad} frames with missing values held from their neighbours"
+    if not motion.has_hands:
+        msg += "; no hand motion (flat hands)"
+    report(msg)
+    return out
+
+
+def _new_collection(context, name: str):
+    import bpy
+
+    coll = bpy.data.collections.new(f"mocap {name}")
+    context.scene.collection.children.link(coll)
+    return coll
+
+
+def _body_mesh(motion, anim):
+    """The open body model shaped by the take's betas when it is shipped, else a bone-shape stand-in."""
+    from ._vendor.mocap.export import blender_scene, bone_frames
+    from ._vendor.mocap.export.animation import Y_UP_TO_Z_UP
+
+    found = _open_model()
+    if found is not None and motion.model == "open_smplx":
+        lbs, model_path = found
+        model = lbs.load_model(model_path)
+        verts = lbs.shaped_template(model, motion.betas) @ Y_UP_TO_Z_UP.T
+        uv = None
+        if "vt" in model and "ft" in model:
+            uv = np.asarray(model["vt"])[np.asarray(model["ft"])]
+        texture = model_path.with_name("texture.png")
+        return blender_scene.SkinnedMesh(verts, model["f"], model["weights"], anim.names, uv=uv,
+                                         texture=str(texture) if texture.is_file() else None, name="mocap_mesh")
+    verts, faces, weights = bone_frames.octahedral_bone_mesh(anim)
+    return blender_scene.SkinnedMesh(verts, faces, weights, anim.names, name="mocap_bones_mesh")
+
+
+def _open_model():
+    """``(lbs module, model path)`` when the add-on was built with the open body model, else None."""
+    try:
+        from ._vendor.mocap.body import lbs
+        from ._vendor.mocap.bodymodels import OPEN_MODEL_PATH
+    except ImportError:
+        return None
+    path = Path(OPEN_MODEL_PATH)
+    return (lbs, path) if path.is_file() else None
+
+
+def _read_points(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """``xyz (F, J, 3)`` and joint names of a ``points3d.npz`` (the triangulation stage's output)."""
+    from ._vendor.mocap.errors import InputError
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return np.asarray(z["xyz"], dtype=np.float64), [str(s) for s in z["joint_names"]]
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"not a points3d.npz ({exc})", path=path,
+                         fix="pick the points3d.npz that `mocap triangulate` wrote") from None
