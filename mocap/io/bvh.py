@@ -1,7 +1,8 @@
 """BVH motion files: a plain numpy reader and the forward-kinematics math (pure functions).
 
 ``read_bvh(path) -> BvhMotion`` parses the file; ``bvh_local_rotations``, ``bvh_local_translations``,
-``world_transforms`` and ``forward_kinematics`` turn a ``BvhMotion`` into arrays.
+``world_transforms`` and ``forward_kinematics`` turn a ``BvhMotion`` into arrays. ``write_bvh`` writes a
+`SkeletonAnimation` (the exporters' common input) and ``bvh_to_animation`` reads a file back into one.
 
 Conventions (as the BVH format specifies them):
 
@@ -16,6 +17,7 @@ Conventions (as the BVH format specifies them):
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError
+from mocap.io.atomic import atomic_open
 
 CHANNEL_NAMES = ("Xposition", "Yposition", "Zposition", "Xrotation", "Yrotation", "Zrotation")
 _CANONICAL = {c.lower(): c for c in CHANNEL_NAMES}
@@ -392,3 +395,188 @@ def world_transforms(motion: BvhMotion) -> tuple[np.ndarray, np.ndarray]:
 def forward_kinematics(motion: BvhMotion) -> np.ndarray:
     """``(F, J, 3)`` world joint positions in file units (end sites included)."""
     return world_transforms(motion)[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# SkeletonAnimation <-> BVH
+
+#: World (Z-up, facing -Y) -> BVH Y-up axes: ``(x, y, z) -> (x, z, -y)``; the character then faces +Z.
+ZUP_TO_YUP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+ROTATION_ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
+
+
+def _file_axes(up: str) -> np.ndarray:
+    """``p_file = A @ p_world`` for a file with this up axis."""
+    if up not in ("Y", "Z"):
+        raise ValueError(f"up must be 'Y' (the usual BVH convention) or 'Z' (Blender's axes), got {up!r}")
+    return ZUP_TO_YUP if up == "Y" else np.eye(3)
+
+
+def matrix_to_euler(R: np.ndarray, order: str) -> np.ndarray:
+    """``(..., 3, 3)`` rotations -> ``(..., 3)`` intrinsic Euler angles in degrees, in ``order``'s channel order:
+    ``R = R_order[0](a0) @ R_order[1](a1) @ R_order[2](a2)`` (the BVH reading of a ``CHANNELS`` line).
+
+    The middle angle is in [-90, 90]; at +-90 (gimbal lock) the last angle is set to 0.
+    """
+    if order not in ROTATION_ORDERS:
+        raise ValueError(f"rotation order must be one of {', '.join(ROTATION_ORDERS)}, got {order!r}")
+    i, j, k = ("XYZ".index(c) for c in order)
+    s = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 for cyclic orders (XYZ, YZX, ZXY)
+    sin_b = np.clip(s * R[..., i, k], -1.0, 1.0)
+    b = np.arcsin(sin_b)
+    locked = np.abs(sin_b) > 1.0 - 1e-12
+    a = np.where(locked, np.arctan2(s * R[..., k, j], R[..., j, j]), np.arctan2(-s * R[..., j, k], R[..., k, k]))
+    c = np.where(locked, 0.0, np.arctan2(-s * R[..., i, j], R[..., i, i]))
+    return np.degrees(np.stack([a, b, c], axis=-1))
+
+
+def _continuous_degrees(angles: np.ndarray) -> np.ndarray:
+    """Unwrap ``(F, ...)`` angles in degrees along frames so that curves have no 360-degree jumps."""
+    return np.degrees(np.unwrap(np.radians(angles), axis=0))
+
+
+def _children(parents) -> list[list[int]]:
+    kids: list[list[int]] = [[] for _ in parents]
+    for j, p in enumerate(parents):
+        if p >= 0:
+            kids[p].append(j)
+    return kids
+
+
+def write_bvh(path: str | Path, anim, *, up: str = "Y", rotation_order: str = "ZXY", scale: float = 1.0,
+              end_sites: dict[str, np.ndarray] | None = None, decimals: int = 6) -> Path:
+    """Write a `SkeletonAnimation` as a BVH file, atomically.
+
+    The file: one ``ROOT`` (the animation's root joint) with ``OFFSET 0 0 0`` and ``CHANNELS 6 Xposition
+    Yposition Zposition`` followed by the three rotation channels in ``rotation_order`` (default
+    ``Zrotation Xrotation Yrotation``); every other joint ``CHANNELS 3`` rotations in the same order, its
+    ``OFFSET`` the rest-pose vector from its parent; every leaf ends with an ``End Site``. Angles are intrinsic
+    Euler angles in degrees (``R = R_Z @ R_X @ R_Y`` for ZXY), made continuous over frames.
+
+    BVH joint frames are aligned with the file axes at rest, so each joint's rotation is its world rotation
+    relative to its rest, ``G_j = W_j @ B_j^T`` (``W`` posed and ``B`` rest orientations, from the animation's
+    FK), and the channels hold ``G_parent^T @ G_j`` expressed in file axes.
+
+    Args:
+        path: the ``.bvh`` file.
+        anim: a `mocap.export.animation.SkeletonAnimation` (metres, Z-up world, character facing -Y).
+        up: ``"Y"`` (default, what most tools expect: ``(x, y, z) -> (x, z, -y)``, the character faces +Z;
+            Blender imports it with its default axes) or ``"Z"`` (world axes as they are; import in Blender
+            with forward Y, up Z).
+        rotation_order: Euler order of the rotation channels (``"ZXY"``, ``"XYZ"``, ...).
+        scale: file units per metre (1 = metres, 100 = centimetres).
+        end_sites: ``{leaf joint name: (3,) world vector from the joint to its tip at rest}``, metres; leaves
+            not named continue their parent's bone with the same length.
+        decimals: digits after the point for offsets, positions and angles.
+
+    Returns the path written. Raises ``InputError`` when the animation has non-finite values.
+    """
+    path = Path(path)
+    A = _file_axes(up)
+    matrix_to_euler(np.eye(3), rotation_order)  # validates the order
+    P, W = anim.world_transforms()
+    if not (np.isfinite(P).all() and np.isfinite(W).all()):
+        bad = np.flatnonzero(~(np.isfinite(P).all(axis=(1, 2)) & np.isfinite(W).all(axis=(1, 2, 3))))
+        raise InputError(f"the animation has non-finite values in {len(bad)} frame(s), first {bad[0]}", path=path,
+                         fix="fill or trim the missing frames before exporting")
+    G = A @ (W @ np.swapaxes(anim.rest_orientations, -1, -2)) @ A.T  # (F, J, 3, 3) file-axes delta from rest
+    local = G.copy()
+    for j, p in enumerate(anim.parents):
+        if p >= 0:
+            local[:, j] = np.swapaxes(G[:, p], -1, -2) @ G[:, j]
+    order = _file_order(anim.parents)
+    angles = _continuous_degrees(matrix_to_euler(local[:, order], rotation_order))  # (F, J, 3) in file order
+    root_pos = P[:, order[0]] @ A.T * scale
+    frames = np.concatenate([root_pos, angles.reshape(len(angles), -1)], axis=1)
+    header = _hierarchy_text(anim, A, scale, rotation_order, end_sites or {}, decimals)
+    body = io.StringIO()
+    np.savetxt(body, frames, fmt=f"%.{decimals}f", delimiter=" ")
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(header)
+        fh.write(f"MOTION\nFrames: {len(frames)}\nFrame Time: {1.0 / anim.fps:.8f}\n")
+        fh.write(body.getvalue())
+    return path
+
+
+def _file_order(parents) -> list[int]:
+    """Joint indices in the depth-first order in which the hierarchy (and so the channels) is written."""
+    roots = [j for j, p in enumerate(parents) if p < 0]
+    if len(roots) != 1:
+        raise ValueError(f"BVH export needs exactly one root joint, the animation has {len(roots)}")
+    kids, order, stack = _children(parents), [], roots
+    while stack:
+        j = stack.pop()
+        order.append(j)
+        stack.extend(reversed(kids[j]))
+    return order
+
+
+def _hierarchy_text(anim, A: np.ndarray, scale: float, order: str, end_sites: dict, decimals: int) -> str:
+    r = anim.rest_positions
+    kids = _children(anim.parents)
+    rot = " ".join(f"{c}rotation" for c in order)
+    num = f"{{:.{decimals}f}}".format
+    lines = ["HIERARCHY"]
+
+    def vec(v):
+        return " ".join(num(x + 0.0) for x in np.round(A @ v * scale, decimals))
+
+    def emit(j: int, depth: int):
+        pad = "\t" * depth
+        p = anim.parents[j]
+        name = "_".join(anim.names[j].split())
+        lines.append(f"{pad}{'ROOT' if p < 0 else 'JOINT'} {name}")
+        lines.append(pad + "{")
+        lines.append(f"{pad}\tOFFSET {vec(np.zeros(3) if p < 0 else r[j] - r[p])}")
+        lines.append(f"{pad}\tCHANNELS {'6 Xposition Yposition Zposition ' + rot if p < 0 else '3 ' + rot}")
+        for c in kids[j]:
+            emit(c, depth + 1)
+        if not kids[j]:
+            tip = end_sites.get(anim.names[j])
+            if tip is None:
+                tip = r[j] - r[p] if p >= 0 else np.array([0.0, 0.0, 0.1])
+            lines.extend([f"{pad}\tEnd Site", f"{pad}\t{{", f"{pad}\t\tOFFSET {vec(np.asarray(tip, float))}", f"{pad}\t}}"])
+        lines.append(pad + "}")
+
+    emit(_file_order(anim.parents)[0], 0)
+    return "\n".join(lines) + "\n"
+
+
+def bvh_to_animation(motion: BvhMotion, *, up: str = "Y", metres_per_unit: float = 1.0,
+                     end_sites: bool = True):
+    """A `BvhMotion` as a `SkeletonAnimation` in the Z-up world (metres, character facing -Y).
+
+    Joint frames are the file's axes at rest (``rest_orientations`` = the file-to-world turn), so the local
+    rotations are the file's channel rotations unchanged; rest positions are the summed ``OFFSET`` s and the
+    root follows the file's root position channels.
+
+    Args:
+        motion: from `read_bvh`.
+        up: the file's up axis: ``"Y"`` (most BVH files, CMU included: ``(x, y, z)_file -> (x, -z, y)``)
+            or ``"Z"``.
+        metres_per_unit: e.g. 0.01 for centimetre files, ``mocap.synth.cmu.CMU_UNIT_M`` for CMU clips.
+        end_sites: keep the ``End Site`` tips as joints (``<parent>_end``).
+
+    Raises ``InputError`` for files with several roots.
+    """
+    from mocap.export.animation import SkeletonAnimation
+
+    A = _file_axes(up)
+    roots = np.flatnonzero(motion.parents < 0)
+    if len(roots) != 1:
+        raise InputError(f"the file has {len(roots)} ROOT joints; a skeleton animation needs one", path=motion.path,
+                         fix="split the file into one file per skeleton")
+    keep = np.flatnonzero(np.ones(motion.n_joints, bool) if end_sites else ~motion.end_site)
+    new_index = -np.ones(motion.n_joints, int)
+    new_index[keep] = np.arange(len(keep))
+    parents = tuple(int(new_index[p]) if p >= 0 else -1 for p in motion.parents[keep])
+    rest = np.zeros((motion.n_joints, 3))
+    for j, p in enumerate(motion.parents):
+        rest[j] = motion.offsets[j] + (rest[p] if p >= 0 else 0.0)
+    _, world_t = world_transforms(motion)
+    to_world = A.T * metres_per_unit
+    J = len(keep)
+    return SkeletonAnimation(
+        names=tuple(motion.joint_names[j] for j in keep), parents=parents, rest_positions=rest[keep] @ to_world.T,
+        rest_orientations=np.broadcast_to(A.T, (J, 3, 3)).copy(), local_rotations=bvh_local_rotations(motion)[:, keep],
+        root_positions=world_t[:, roots[0]] @ to_world.T, fps=motion.fps)
