@@ -69,10 +69,10 @@ def module_path(name: str) -> Path:
                           fix="restore the module, or drop it from mocap.addon.SEED_MODULES")
 
 
-def imports_of(source: str, name: str) -> list[ImportUse]:
+def imports_of(source: str, name: str, is_package: bool = False) -> list[ImportUse]:
     """Every import in a module's source (absolute names), noting whether it runs at import time."""
     tree = ast.parse(source)
-    package = name if source_is_package(name) else name.rpartition(".")[0]
+    package = name if is_package else name.rpartition(".")[0]
     top = {id(n) for n in tree.body}
     for n in tree.body:  # imports under top-level if/try also run at import time
         if isinstance(n, (ast.If, ast.Try)):
@@ -93,10 +93,6 @@ def imports_of(source: str, name: str) -> list[ImportUse]:
     return out
 
 
-def source_is_package(name: str) -> bool:
-    return module_path(name).name == "__init__.py"
-
-
 def _is_module(name: str) -> bool:
     try:
         module_path(name)
@@ -114,7 +110,7 @@ def vendored_closure(seeds) -> dict[str, Path]:
             continue
         path = module_path(name)
         found[name] = path
-        for use in imports_of(path.read_text(encoding="utf-8"), name):
+        for use in imports_of(path.read_text(encoding="utf-8"), name, path.name == "__init__.py"):
             root = use.module.split(".")[0]
             if root == "mocap":
                 if use.module != "mocap":
@@ -133,9 +129,12 @@ def vendored_closure(seeds) -> dict[str, Path]:
     return found
 
 
-def rewrite_imports(source: str, name: str) -> str:
-    """``from mocap.x import y`` / ``import mocap.x as y`` -> relative imports inside the vendored package."""
-    depth = len(name.split(".")) - (1 if not source_is_package(name) else 0)  # package levels below mocap + 1
+def rewrite_imports(source: str, name: str, is_package: bool = False) -> str:
+    """``from mocap.x import y`` / ``import mocap.x as y`` -> relative imports inside the vendored package.
+
+    ``name`` is the module's dotted name (``mocap.export.rigs``); ``is_package`` for a package's ``__init__``.
+    """
+    depth = len(name.split(".")) - (0 if is_package else 1)  # dots from the module's package up to mocap
     lines = source.splitlines(keepends=True)
     edits = []
     for node in ast.walk(ast.parse(source)):
@@ -175,7 +174,7 @@ def addon_files(with_body_model: bool | None = None) -> dict[str, bytes]:
     for name, path in modules.items():
         rel = path.relative_to(PACKAGE_ROOT).as_posix()
         src = path.read_text(encoding="utf-8")
-        files[f"{VENDOR}/mocap/{rel}"] = rewrite_imports(src, name).encode("utf-8")
+        files[f"{VENDOR}/mocap/{rel}"] = rewrite_imports(src, name, path.name == "__init__.py").encode("utf-8")
     for name in sorted({m.rsplit(".", k)[0] for m in modules for k in range(1, m.count(".") + 1)} | {"mocap"}):
         key = f"{VENDOR}/{name.replace('.', '/')}/__init__.py"
         files.setdefault(key, b'"""Vendored from mocap by mocap.addon.build_addon; do not edit."""\n')
