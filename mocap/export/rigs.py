@@ -89,9 +89,10 @@ def bone_matrices(directions: np.ndarray, rolls: np.ndarray) -> np.ndarray:
     x, y, z = d[..., 0], d[..., 1], d[..., 2]
     theta = 1.0 + y
     theta_alt = x * x + z * z
-    near_neg_y = theta <= 6.1e-3  # Blender's SAFE_THRESHOLD and CRITICAL_THRESHOLD (2.5e-4) squared
-    theta = np.where(near_neg_y, theta_alt * 0.5 + theta_alt * theta_alt * 0.125, theta)
-    flip = near_neg_y & (theta_alt <= 6.25e-8)  # pointing along -Y: half a turn about Z
+    # near -Y, 1 + y = (x^2 + z^2) / (1 - y) exactly; Blender uses a series there (float32), which leaves its
+    # matrices up to 3e-5 from orthonormal; ours stay orthonormal and agree with Blender's within that
+    theta = np.where(theta <= 6.1e-3, theta_alt / np.maximum(1.0 - y, 1.0), theta)
+    flip = (theta_alt <= 6.25e-8) & (y < 0)  # along -Y (Blender's CRITICAL_THRESHOLD squared): half a turn about Z
     theta = np.where(flip, 1.0, theta)
     M = np.stack([np.stack([1 - x * x / theta, x, -x * z / theta], -1),
                   np.stack([-x, y, -z], -1),
