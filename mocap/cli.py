@@ -305,6 +305,28 @@ def demo(
     _console().print(f"[green]demo done[/]: report {s.calibration_dir / 'calibration_quality.png'}")
 
 
+@app.command()
+def export(
+    source: Path = typer.Argument(..., help="Take folder (with body_motion.npz) or a body-motion .npz file."),
+    fmt: str = typer.Option(..., "--format", "-f", help="bvh, amass (SMPL-X .npz), trc, fbx or glb."),
+    rig: Optional[str] = typer.Option(None, help="Rig preset to retarget onto (mixamo, ue5_mannequin, rigify, "
+                                      "unity_humanoid, smplx) or a rig .toml; default: the SMPL-X skeleton."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: <take>/export/<take>_<rig>.<ext>)."),
+    up: str = typer.Option("Y", help="Up axis of BVH/TRC files: Y or Z."),
+    units: str = typer.Option("m", help="Units of BVH (m, cm, mm) and TRC (m, mm) files."),
+    foot_locking: bool = typer.Option(True, help="Pin planted feet when retargeting onto a rig."),
+):
+    """Export a take's body motion for animation software, optionally retargeted onto a rig."""
+    from mocap.body.motion import BodyMotion
+    from mocap.export.export import default_export_path, export_motion, resolve_input
+
+    _setup_logging(False)
+    npz, take = resolve_input(source)
+    target = out or default_export_path(npz, take, fmt, rig)
+    path = export_motion(BodyMotion.load(npz), target, fmt, rig, up=up, units=units, foot_locking=foot_locking)
+    _console().print(f"wrote {path}")
+
+
 @board_app.command("list")
 def board_list():
     """List the built-in boards (calibration/boards/*.toml)."""
