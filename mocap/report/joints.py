@@ -1,0 +1,77 @@
+"""Finding named joints and skeleton edges in any keypoint set's points (for the report's plots)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mocap.keypoint_sets import KeypointSet, get_keypoint_set
+from mocap.smoothing import tree_edges
+
+KEY_JOINTS = ("pelvis", "left_wrist", "right_wrist", "left_ankle", "right_ankle")
+"""SMPL-X names of the joints whose trajectories the report plots."""
+
+_SPELLINGS = {  # other spellings of SMPL-X joint names (OpenPose, Pose2Sim, mocap suites)
+    "pelvis": ("pelvis", "midhip", "hip", "hips", "root"),
+    "left_hip": ("left_hip", "lhip", "l_hip"), "right_hip": ("right_hip", "rhip", "r_hip"),
+    "left_wrist": ("left_wrist", "lwrist", "l_wrist", "lefthand", "left_hand"),
+    "right_wrist": ("right_wrist", "rwrist", "r_wrist", "righthand", "right_hand"),
+    "left_ankle": ("left_ankle", "lankle", "l_ankle", "leftfoot", "left_foot"),
+    "right_ankle": ("right_ankle", "rankle", "r_ankle", "rightfoot", "right_foot"),
+}
+
+
+def registered_set(joint_names, keypoint_set: str | None) -> KeypointSet | None:
+    """The registered keypoint set ``keypoint_set`` if the points follow its joint order, else ``None``."""
+    if not keypoint_set:
+        return None
+    try:
+        ks = get_keypoint_set(keypoint_set)
+    except KeyError:
+        return None
+    return ks if tuple(ks.joint_names) == tuple(joint_names) else None
+
+
+def canonical_names(joint_names, keypoint_set: str | None) -> list[str | None]:
+    """The SMPL-X name of each joint (via the keypoint set's map when it is registered and matches)."""
+    ks = registered_set(joint_names, keypoint_set)
+    return [ks.canonical[n] for n in joint_names] if ks is not None else [None] * len(joint_names)
+
+
+def find_joint(joint_names, smplx_name: str, keypoint_set: str | None = None) -> int | None:
+    """Index of the joint that stands for SMPL-X ``smplx_name``, or ``None``."""
+    names = list(joint_names)
+    canon = canonical_names(names, keypoint_set)
+    if smplx_name in canon:
+        return canon.index(smplx_name)
+    folded = [n.lower().replace(" ", "_") for n in names]
+    for spelling in _SPELLINGS.get(smplx_name, (smplx_name,)):
+        if spelling in folded:
+            return folded.index(spelling)
+    return None
+
+
+def joint_track(xyz: np.ndarray, joint_names, smplx_name: str, keypoint_set: str | None = None) -> np.ndarray | None:
+    """``(F, 3)`` positions of one joint; the pelvis falls back to the mid-point of the hips."""
+    j = find_joint(joint_names, smplx_name, keypoint_set)
+    if j is not None:
+        return xyz[:, j]
+    if smplx_name == "pelvis":
+        hips = [find_joint(joint_names, n, keypoint_set) for n in ("left_hip", "right_hip")]
+        if None not in hips:
+            return 0.5 * (xyz[:, hips[0]] + xyz[:, hips[1]])
+    return None
+
+
+def skeleton_edges(joint_names, keypoint_set: str | None) -> np.ndarray:
+    """``(E, 2)`` skeleton edges of the keypoint set (a spanning tree: one bone per child joint); empty
+    when the set is unknown or its joint order differs."""
+    ks = registered_set(joint_names, keypoint_set)
+    if ks is None or not ks.edges:
+        return np.zeros((0, 2), int)
+    return tree_edges(ks.edges, len(ks.joint_names))
+
+
+def drawing_edges(joint_names, keypoint_set: str | None) -> np.ndarray:
+    """``(E, 2)`` all edges of the keypoint set's drawing (loops included); empty when unknown."""
+    ks = registered_set(joint_names, keypoint_set)
+    return np.array(ks.edges if ks is not None else (), int).reshape(-1, 2)
