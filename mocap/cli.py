@@ -278,6 +278,28 @@ def run(
 
 
 @app.command()
+def report(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    take: Optional[list[str]] = typer.Option(None, "--take", "-t",
+                                             help="Take(s) to report (default: every take, plus the index page)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output folder (default: session's)."),
+):
+    """Write a self-contained HTML report per take, and an index page with a verdict per take."""
+    from mocap.report import build_session_report, build_take_report
+    from mocap.session import Session
+
+    _setup_logging(False)
+    s = Session.load(session)
+    if output is not None:
+        s = dataclasses.replace(s, output_dir=output.resolve())
+    if take:
+        for name in take:
+            _console().print(f"{name}: {build_take_report(s, name)}", soft_wrap=True)
+    else:
+        _console().print(f"index of all takes: {build_session_report(s)}", soft_wrap=True)
+
+
+@app.command()
 def demo(
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Output folder (default: a fresh folder under out/demo)."),
