@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 #: Custom property marking an armature built from a take (its value: the take file).
 TAKE_PROPERTY = "mocap_take"
+#: The body mesh is used only when the take's rest joints match the model's within this (metres).
+MAX_SKELETON_MISMATCH = 0.01
 
 
 def find_session_files(take_path: str | Path) -> dict[str, Path | None]:
@@ -62,7 +64,7 @@ def import_take(context, filepath: str | Path, *, rig_path: str | Path | None = 
     arm[TAKE_PROPERTY] = str(filepath)
     out = {"armature": arm, "mesh": None, "cameras": [], "points": None}
     if with_mesh:
-        out["mesh"] = blender_scene.add_body_mesh(arm, _body_mesh(motion, anim), collection=collection)
+        out["mesh"] = blender_scene.add_body_mesh(arm, _body_mesh(motion, anim, report), collection=collection)
     if rig_path:
         from ._vendor.mocap.camera import CameraRig
 
@@ -88,7 +90,7 @@ def _new_collection(context, name: str):
     return coll
 
 
-def _body_mesh(motion, anim):
+def _body_mesh(motion, anim, report=print):
     """The open body model shaped by the take's betas when it is shipped, else a bone-shape stand-in."""
     from ._vendor.mocap.export import blender_scene, bone_frames
     from ._vendor.mocap.export.animation import Y_UP_TO_Z_UP
@@ -97,13 +99,15 @@ def _body_mesh(motion, anim):
     if found is not None and motion.model == "open_smplx":
         lbs, model_path = found
         model = lbs.load_model(model_path)
-        verts = lbs.shaped_template(model, motion.betas) @ Y_UP_TO_Z_UP.T
-        uv = None
-        if "vt" in model and "ft" in model:
-            uv = np.asarray(model["vt"])[np.asarray(model["ft"])]
-        texture = model_path.with_name("texture.png")
-        return blender_scene.SkinnedMesh(verts, model["f"], model["weights"], anim.names, uv=uv,
-                                         texture=str(texture) if texture.is_file() else None, name="mocap_mesh")
+        joints = lbs.rest_joints(model, motion.betas)
+        off = float(np.abs(joints - motion.rest_joints).max())
+        if off <= MAX_SKELETON_MISMATCH:
+            verts = lbs.shaped_template(model, motion.betas) @ Y_UP_TO_Z_UP.T
+            uv = np.asarray(model["vt"])[np.asarray(model["ft"])] if "vt" in model and "ft" in model else None
+            texture = next((str(p) for p in sorted(model_path.parent.glob("texture.*"))), None)
+            return blender_scene.SkinnedMesh(verts, model["f"], model["weights"], anim.names, uv=uv,
+                                             texture=texture, name="mocap_mesh")
+        report(f"the take's skeleton is {off * 1000:.0f} mm off the body model's; showing bone shapes instead")
     verts, faces, weights = bone_frames.octahedral_bone_mesh(anim)
     return blender_scene.SkinnedMesh(verts, faces, weights, anim.names, name="mocap_bones_mesh")
 

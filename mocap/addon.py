@@ -35,7 +35,7 @@ SEED_MODULES = (
 )
 #: Shipped only with the open body model (for the skinned body mesh).
 BODY_MODEL_MODULES = ("mocap.body.lbs", "mocap.bodymodels")
-BODY_MODEL_FILES = ("bodymodels/open_smplx/OPEN_SMPLX_NEUTRAL.npz", "bodymodels/open_smplx/texture.png")
+BODY_MODEL_DIR = "bodymodels/open_smplx"  # every data file in it (model .npz, texture) is shipped
 
 THIRD_PARTY_OK = frozenset({"numpy"})
 BLENDER_MODULES = frozenset({"bpy", "bpy_extras", "mathutils", "addon_utils", "bl_math", "bmesh", "gpu"})
@@ -44,6 +44,7 @@ LAZY_ALLOWED = {
     "mocap.camera": {"cv2": "only Camera.undistort_points"},
     "mocap.geometry": {"cv2": "only matrix_to_rodrigues (Camera.rvec)"},
     "mocap.io.tomlio": {"tomli_w": "only writing TOML (CameraRig.save)"},
+    "mocap.bodymodels": {"smplx": "only create_smplx (the fitting stage)", "torch": "only create_smplx"},
 }
 
 
@@ -162,9 +163,11 @@ def addon_files(with_body_model: bool | None = None) -> dict[str, bytes]:
     if not (ADDON_SOURCE / "blender_manifest.toml").is_file():
         raise AddonBuildError("blender_addon/blender_manifest.toml is missing", path=ADDON_SOURCE,
                               fix="run from a source checkout of mocap")
-    model_files = [PACKAGE_ROOT / f for f in BODY_MODEL_FILES if (PACKAGE_ROOT / f).is_file()]
+    folder = PACKAGE_ROOT / BODY_MODEL_DIR
+    model_files = sorted(p for p in folder.glob("*") if p.is_file() and p.suffix not in (".py", ".pyc")) \
+        if folder.is_dir() else []
     if with_body_model is None:
-        with_body_model = bool(model_files) and all(_is_module(m) for m in BODY_MODEL_MODULES)
+        with_body_model = any(p.suffix == ".npz" for p in model_files) and all(_is_module(m) for m in BODY_MODEL_MODULES)
     seeds = SEED_MODULES + (BODY_MODEL_MODULES if with_body_model else ())
     files: dict[str, bytes] = {}
     for p in sorted(ADDON_SOURCE.rglob("*")):
@@ -242,7 +245,7 @@ def build_addon(out_zip: str | Path | None = None, *, with_body_model: bool | No
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for rel in sorted(files):
             info = zipfile.ZipInfo(rel, date_time=(2024, 1, 1, 0, 0, 0))  # reproducible bytes
-            info.compress_type = zipfile.ZIP_STORED if rel.endswith((".npz", ".png")) else zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if rel.endswith((".npz", ".png", ".jpg")) else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             zf.writestr(info, files[rel])
     with atomic_path(out) as tmp:

@@ -21,7 +21,21 @@ _FINGERS = {"index": (0.09, 0.0, 0.02), "middle": (0.095, 0.0, -0.0), "ring": (0
 
 
 def smplx_rest_joints() -> np.ndarray:
-    """``(55, 3)`` plausible SMPL-X rest joints (T-pose, model frame)."""
+    """``(55, 3)`` SMPL-X rest joints (T-pose, model frame): the open body model's when it is shipped (then
+    imported takes get its mesh), else a hand-made adult skeleton."""
+    try:
+        from mocap.bodymodels import OPEN_MODEL_PATH
+        from mocap.body import lbs
+
+        if OPEN_MODEL_PATH.is_file():
+            return lbs.rest_joints(lbs.load_model(OPEN_MODEL_PATH), np.zeros(10))
+    except ImportError:
+        pass
+    return hand_made_rest_joints()
+
+
+def hand_made_rest_joints() -> np.ndarray:
+    """``(55, 3)`` plausible SMPL-X rest joints, rounded from an adult neutral body."""
     pos = {}
     for name, xyz in _LEFT_AND_CENTRE.items():
         pos[name] = np.array(xyz)

@@ -274,8 +274,7 @@ def add_body_mesh(armature, mesh: SkinnedMesh, *, collection=None):
     if mesh.uv is not None:
         layer = data.uv_layers.new(name="UVMap")
         layer.data.foreach_set("uv", np.asarray(mesh.uv, dtype=np.float32).reshape(-1))
-    for poly in data.polygons:
-        poly.use_smooth = True
+    data.shade_smooth()
     data.update()
     obj = bpy.data.objects.new(mesh.name, data)
     (collection or bpy.context.scene.collection).objects.link(obj)
@@ -285,9 +284,10 @@ def add_body_mesh(armature, mesh: SkinnedMesh, *, collection=None):
         if bone_name not in bones or len(idx) == 0:
             continue
         group = obj.vertex_groups.new(name=bone_name)
-        for w in np.unique(np.round(W[idx, j], 4)):  # one add() per distinct weight keeps this fast
-            sel = idx[np.round(W[idx, j], 4) == w]
-            group.add(sel.tolist(), float(w), "REPLACE")
+        values, which = np.unique(np.round(W[idx, j], 4), return_inverse=True)
+        order = np.argsort(which, kind="stable")
+        for w, sel in zip(values, np.split(idx[order], np.cumsum(np.bincount(which))[:-1])):
+            group.add(sel.tolist(), float(w), "REPLACE")  # one add() per distinct weight keeps this fast
     obj.parent = armature
     mod = obj.modifiers.new("Armature", "ARMATURE")
     mod.object = armature
@@ -300,7 +300,8 @@ def _textured_material(name: str, image_path: str):
     import bpy
 
     mat = bpy.data.materials.new(f"{name}_skin")
-    mat.use_nodes = True
+    if mat.node_tree is None:  # Blender < 5 starts materials without nodes
+        mat.use_nodes = True
     nodes = mat.node_tree.nodes
     bsdf = next(n for n in nodes if n.type == "BSDF_PRINCIPLED")
     tex = nodes.new("ShaderNodeTexImage")
