@@ -213,3 +213,14 @@ def test_point_empties_follow_points_and_skip_nan(bpy):
     ad = kids[1].animation_data
     fcurves = action_get_channelbag_for_slot(ad.action, ad.action_slot).fcurves
     assert len(fcurves[0].keyframe_points) == 5
+
+
+def test_auto_bone_display_keeps_rig_frames_and_reorients_smplx():
+    from conftest import REPO
+    from mocap.export.rigs import load_rig, rig_rest_animation
+
+    smplx_anim = from_body_motion(sample_motion(2))
+    assert not bone_frames.bones_follow_children(smplx_anim)
+    for name in ("mixamo", "ue5_mannequin", "rigify", "unity_humanoid"):
+        rig_anim = rig_rest_animation(load_rig(REPO / "rigs" / f"{name}.toml"))
+        assert bone_frames.bones_follow_children(rig_anim), name

@@ -73,7 +73,7 @@ GLTF_OPTIONS = {
 
 
 def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None = None, *, mesh=None,
-                   preset_axes: str | None = None, bone_display: str = "to_child", name: str = "mocap") -> Path:
+                   preset_axes: str | None = None, bone_display: str = "auto", name: str = "mocap") -> Path:
     """Write ``anim`` as an FBX or binary glTF file with Blender's exporters.
 
     Resets ``bpy`` to an empty scene first (``read_factory_settings(use_empty=True)``): call it from scripts
@@ -86,7 +86,8 @@ def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None
         mesh: an optional `mocap.export.blender_scene.SkinnedMesh` skinned to the armature.
         preset_axes: FBX target application, a key of `FBX_PRESETS` (``"unreal"``, ``"unity"``, ``"mixamo"``);
             None is ``"default"``. glTF is always Y up, metres.
-        bone_display: ``"to_child"`` (bones point at their children) or ``"keep"`` (joint frames as given).
+        bone_display: ``"to_child"`` (bones point at their children), ``"keep"`` (joint frames as given) or
+            ``"auto"`` (keep a rig's bone frames, re-orient SMPL-X's model-aligned ones).
         name: armature object name (``"Armature"`` suits Unreal).
 
     Returns:
@@ -117,10 +118,25 @@ def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=Non
     if preset not in FBX_PRESETS:
         raise MocapError(f"unknown export preset {preset!r}", fix=f"use one of {', '.join(FBX_PRESETS)}")
     selection = objects is not None
+    view_layer = bpy.context.view_layer
+    before = ([o for o in bpy.context.scene.objects if o.select_get()], view_layer.objects.active)
     if selection:
         for obj in bpy.context.scene.objects:
             obj.select_set(obj in objects)
-        bpy.context.view_layer.objects.active = objects[0] if objects else None
+        view_layer.objects.active = objects[0] if objects else None
+    try:
+        _write(path, fmt, preset, selection)
+    finally:  # give the user back their selection
+        for obj in bpy.context.scene.objects:
+            obj.select_set(obj in before[0])
+        view_layer.objects.active = before[1]
+    log.info("wrote %s", path)
+    return path
+
+
+def _write(path: Path, fmt: str, preset: str, selection: bool) -> None:
+    import bpy
+
     with atomic_path(path) as tmp:
         if fmt == "fbx":
             result = bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=selection,
@@ -130,8 +146,6 @@ def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=Non
         if "FINISHED" not in result or not tmp.is_file() or tmp.stat().st_size == 0:
             raise MocapError(f"Blender's {fmt.upper()} exporter failed ({result})", path=path,
                              fix="run with --verbose to see Blender's messages")
-    log.info("wrote %s", path)
-    return path
 
 
 def _format(path: str | Path, fmt: str | None) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from mocap.export import bone_frames
 from mocap.export.animation import SkeletonAnimation
 
-BoneDisplay = Literal["to_child", "keep"]
+BoneDisplay = Literal["auto", "to_child", "keep"]
 
 #: OpenCV camera axes (x right, y down, z forward) -> Blender camera axes (x right, y up, looks down -z).
 OPENCV_TO_BLENDER_CAMERA = np.diag([1.0, -1.0, -1.0])
@@ -60,17 +60,23 @@ def set_scene_timing(scene, fps: float, n_frames: int, frame_start: int = 1) -> 
     scene.frame_end = frame_start + max(n_frames, 1) - 1
 
 
-def armature_animation(anim: SkeletonAnimation, bone_display: BoneDisplay = "to_child") -> SkeletonAnimation:
-    """The animation as the armature will carry it: gaps filled, bones re-oriented if ``"to_child"``."""
+def armature_animation(anim: SkeletonAnimation, bone_display: BoneDisplay = "auto") -> SkeletonAnimation:
+    """The animation as the armature will carry it: gaps filled, bones re-oriented if ``"to_child"``.
+
+    ``"auto"`` re-orients only a skeleton whose joint frames do not already run along its bones (SMPL-X's
+    model-aligned frames); a rig preset's bone frames (and rolls) are kept as they are.
+    """
     anim = bone_frames.fill_missing_frames(anim)
+    if bone_display not in ("auto", "to_child", "keep"):
+        raise ValueError(f"bone_display must be 'auto', 'to_child' or 'keep', got {bone_display!r}")
+    if bone_display == "auto":
+        bone_display = "keep" if bone_frames.bones_follow_children(anim) else "to_child"
     if bone_display == "to_child":
         return bone_frames.reorient(anim, bone_frames.child_pointing_orientations(anim))
-    if bone_display != "keep":
-        raise ValueError(f"bone_display must be 'to_child' or 'keep', got {bone_display!r}")
     return anim
 
 
-def build_armature(anim: SkeletonAnimation, name: str = "mocap", *, bone_display: BoneDisplay = "to_child",
+def build_armature(anim: SkeletonAnimation, name: str = "mocap", *, bone_display: BoneDisplay = "auto",
                    collection=None, frame_start: int = 1, set_scene: bool = True):
     """An armature object with one bone per joint, keyed on every frame of ``anim``.
 
@@ -79,7 +85,7 @@ def build_armature(anim: SkeletonAnimation, name: str = "mocap", *, bone_display
         name: object and armature data name.
         bone_display: ``"to_child"`` re-orients bones to point at their child joints (world motion is
             unchanged, see `bone_frames.reorient`); ``"keep"`` keeps the joint frames (SMPL-X bones then all
-            point up).
+            point up); ``"auto"`` keeps frames that already run along the bones (rig presets), else re-orients.
         collection: where to link the object (default: the scene's collection).
         frame_start: Blender frame of the animation's first frame.
         set_scene: also set the scene's frame rate and frame range.

@@ -105,6 +105,17 @@ def aligned_orientations(rest_orientations: np.ndarray, directions: np.ndarray) 
     return out
 
 
+def bones_follow_children(anim: SkeletonAnimation, max_angle_deg: float = 10.0, share: float = 0.9) -> bool:
+    """Whether the joint frames' Y axes already run toward the child joints (as in a rig's bones).
+
+    True when at least ``share`` of the joints that have a primary child point within ``max_angle_deg`` of it.
+    """
+    prim = primary_children(anim.rest_positions, anim.parents)
+    cos = [float(_unit(anim.rest_positions[c] - anim.rest_positions[j]) @ anim.rest_orientations[j][:, 1])
+           for j, c in enumerate(prim) if c >= 0]
+    return bool(cos) and np.mean(np.array(cos) >= np.cos(np.radians(max_angle_deg))) >= share
+
+
 def child_pointing_orientations(anim: SkeletonAnimation) -> np.ndarray:
     """Rest orientations with every bone's Y axis pointing along its `child_tails` direction."""
     tails = child_tails(anim.rest_positions, anim.parents)
