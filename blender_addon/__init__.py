@@ -5,7 +5,6 @@ from scripts); failures become ``self.report({'ERROR'}, ...)``. The sidebar tab 
 the panel. Nothing is installed into Blender: the mocap modules are vendored into ``_vendor`` when the
 add-on zip is built (``mocap addon build``), and the pipeline runs as a separate ``mocap`` process.
 """
-from __future__ import annotations
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, PointerProperty, StringProperty

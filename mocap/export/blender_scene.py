@@ -221,15 +221,9 @@ def key_armature(obj, anim: SkeletonAnimation, *, frame_start: int = 1, action_n
     ``obj``. Returns the action.
     """
     import bpy
-    from bpy_extras import anim_utils
 
     F = anim.n_frames
-    action = bpy.data.actions.new(action_name or f"{obj.name}_take")
-    obj.animation_data_create()
-    obj.animation_data.action = action
-    slot = obj.animation_data.action_slot or action.slots.new(id_type="OBJECT", name=obj.name)
-    obj.animation_data.action_slot = slot
-    bag = anim_utils.action_ensure_channelbag_for_slot(action, slot)
+    action, bag = _new_action(obj, action_name or f"{obj.name}_take")
     frames = frame_start + np.arange(F, dtype=np.float64)
     quats = bone_frames.continuous_quaternions(bone_frames.matrix_to_quaternion(anim.local_rotations))
     for j, bone_name in enumerate(anim.names):
@@ -249,8 +243,30 @@ def key_armature(obj, anim: SkeletonAnimation, *, frame_start: int = 1, action_n
     return action
 
 
+def _new_action(obj, name: str):
+    """A new action assigned to ``obj`` and where its F-curves go: the slot's channelbag (Blender 4.4+
+    slotted actions), or the action itself (Blender 4.2/4.3)."""
+    import bpy
+
+    action = bpy.data.actions.new(name)
+    obj.animation_data_create()
+    obj.animation_data.action = action
+    if not hasattr(action, "slots"):
+        return action, action
+    from bpy_extras import anim_utils
+
+    slot = obj.animation_data.action_slot or action.slots.new(id_type="OBJECT", name=obj.name)
+    obj.animation_data.action_slot = slot
+    return action, anim_utils.action_ensure_channelbag_for_slot(action, slot)
+
+
 def _set_fcurve(channelbag, data_path: str, index: int, group: str, frames: np.ndarray, values: np.ndarray):
-    fc = channelbag.fcurves.new(data_path, index=index, group_name=group)
+    import bpy
+
+    if isinstance(channelbag, bpy.types.Action):  # a legacy action (Blender < 4.4)
+        fc = channelbag.fcurves.new(data_path, index=index, action_group=group)
+    else:
+        fc = channelbag.fcurves.new(data_path, index=index, group_name=group)
     ok = np.isfinite(values)
     n = int(ok.sum())
     fc.keyframe_points.add(n)
@@ -364,7 +380,6 @@ def add_points_empties(points3d: np.ndarray, names: Sequence[str], *, name: str 
         names: ``J`` point names.
     """
     import bpy
-    from bpy_extras import anim_utils
 
     P = np.asarray(points3d, dtype=np.float64)
     if P.ndim != 3 or P.shape[2] != 3 or P.shape[1] != len(names):
@@ -383,12 +398,7 @@ def add_points_empties(points3d: np.ndarray, names: Sequence[str], *, name: str 
         first = np.flatnonzero(np.isfinite(P[:, j]).all(axis=1))
         if len(first):
             e.location = P[first[0], j].tolist()
-        action = bpy.data.actions.new(e.name)
-        e.animation_data_create()
-        e.animation_data.action = action
-        slot = e.animation_data.action_slot or action.slots.new(id_type="OBJECT", name=e.name)
-        e.animation_data.action_slot = slot
-        bag = anim_utils.action_ensure_channelbag_for_slot(action, slot)
+        _, bag = _new_action(e, e.name)
         for i in range(3):
             _set_fcurve(bag, "location", i, "location", frames, P[:, j, i])
         out.append(e)
