@@ -130,7 +130,9 @@ def make_session(root: Path) -> Session:
 
     gt = root / "ground_truth"
     (gt / "walk").mkdir(parents=True)
-    np.savez(gt / "walk" / "joints.npz", xyz=xyz, joint_names=np.array(names))
+    np.savez(gt / "walk" / "joints.npz", blazepose=xyz, blazepose_names=np.array(names),  # as mocap synth writes
+             smplx_joints=truth.joint_positions(), smplx_joint_names=np.array(skeleton.JOINT_NAMES), fps=FPS,
+             timestamps=np.arange(FRAMES) / FPS)
     truth.save(gt / "walk" / "body_motion.npz")
     shifted = rig.transformed(np.eye(3), np.array([0.002, 0.0, 0.0]))  # a 2 mm calibration error
     shifted.save(gt / "camera_rig.toml")
@@ -139,9 +141,14 @@ def make_session(root: Path) -> Session:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The session, with the ``walk`` and ``detected`` reports and the index already built."""
+    """The session, with the ``walk`` and ``detected`` reports and the index already built (the body
+    preview as a stick figure: the mesh preview has its own test)."""
+    from mocap.report import preview
+
     s = make_session(tmp_path_factory.mktemp("report") / "session")
-    index = build_session_report(s)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(preview, "BODY_MODEL_FILE", s.root / "no_body_model.npz")
+        index = build_session_report(s)
     return s, index
 
 

@@ -29,14 +29,13 @@ class GroundTruth:
     """A synthetic session's known answers for one take (``<session>/ground_truth/``).
 
     Attributes:
-        joints: ``(F, J, 3)`` true joint positions (metres, world frame) or ``None``.
-        joint_names: ``J`` names of ``joints``.
+        point_sets: true points by set name (``"blazepose"``, ``"smplx_joints"``...): ``(xyz (F, J, 3)
+            metres in the world frame, J joint names)``.
         body_motion: the true :class:`~mocap.body.motion.BodyMotion` or ``None``.
         rig: the true camera rig or ``None``.
     """
 
-    joints: np.ndarray | None = None
-    joint_names: tuple[str, ...] = ()
+    point_sets: dict[str, tuple[np.ndarray, tuple[str, ...]]] = field(default_factory=dict)
     body_motion: object | None = None
     rig: CameraRig | None = None
 
@@ -127,10 +126,10 @@ def load_ground_truth(session: Session, take: str, rig_names: list[str] | None =
     folder = session.root / "ground_truth"
     if not folder.is_dir():
         return None
-    joints, names, body, rig = None, (), None, None
+    point_sets, body, rig = {}, None, None
     joints_path = folder / take / "joints.npz"
     if joints_path.is_file():
-        joints, names = _read_joints(joints_path)
+        point_sets = _read_point_sets(joints_path)
     body_path = folder / take / "body_motion.npz"
     if body_path.is_file():
         from mocap.body.motion import BodyMotion
@@ -142,28 +141,36 @@ def load_ground_truth(session: Session, take: str, rig_names: list[str] | None =
         if rig_names is not None and not set(rig_names) <= set(rig.names):
             log.warning("%s: cameras differ from the calibrated rig; calibration not compared", rig_path)
             rig = None
-    if joints is None and body is None and rig is None:
+    if not point_sets and body is None and rig is None:
         return None
-    return GroundTruth(joints, names, body, rig)
+    return GroundTruth(point_sets, body, rig)
 
 
-def _read_joints(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
-    """``(F, J, 3)`` true joints and their names from a ``joints.npz`` (keys ``xyz`` or ``joints``,
-    and ``joint_names``)."""
+def _read_point_sets(path: Path) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+    """Every ``(F, J, 3)`` array of a ``joints.npz`` that has its names beside it: ``<key>`` with
+    ``<key>_names`` (``blazepose``, ``blazepose_names``), ``<set>_joints`` with ``<set>_joint_names``
+    (``smplx_joints``), or ``xyz`` with ``joint_names``."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            key = next((k for k in ("xyz", "joints", "points3d") if k in z.files), None)
-            if key is None or "joint_names" not in z.files:
-                raise KeyError(f"expected arrays 'xyz' (F, J, 3) and 'joint_names', found {z.files}")
-            xyz = np.asarray(z[key], float)
-            names = tuple(str(s) for s in z["joint_names"])
-    except (OSError, KeyError, ValueError) as exc:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
         raise InputError(f"ground-truth joints are unreadable ({exc})", path=path,
                          fix="regenerate the synthetic session") from exc
-    if xyz.ndim != 3 or xyz.shape[1:] != (len(names), 3):
-        raise InputError(f"ground-truth joints have shape {xyz.shape} for {len(names)} names", path=path,
+    sets = {}
+    for key, xyz in arrays.items():
+        spellings = ["joint_names"] if key == "xyz" else [f"{key}_names"]
+        if key.endswith("_joints"):
+            spellings.append(key[: -len("_joints")] + "_joint_names")
+        names_key = next((n for n in spellings if n in arrays), None)
+        if names_key is None or xyz.ndim != 3 or xyz.shape[2] != 3:
+            continue
+        names = tuple(str(s) for s in arrays[names_key])
+        if len(names) == xyz.shape[1]:
+            sets[key] = (np.asarray(xyz, float), names)
+    if not sets:
+        raise InputError(f"no (F, J, 3) joint array with joint names found (arrays: {sorted(arrays)})", path=path,
                          fix="regenerate the synthetic session")
-    return xyz, names
+    return sets
 
 
 def _newest_output(paths: list[Path]) -> str:

@@ -14,12 +14,13 @@ from mocap.report.render import (ViewCamera, blank, draw_floor, draw_skeleton, e
 
 log = logging.getLogger(__name__)
 
-BODY_MODEL_FILE = Path(__file__).resolve().parents[1] / "bodymodels" / "open_smplx" / "OPEN_SMPLX_NEUTRAL.npz"
-"""The open body model used to draw the fitted mesh (optional)."""
-PREVIEW_FRAMES = 36
+BODY_MODEL_FILE: Path | None = None
+"""A body model file for the mesh preview; ``None``: the model the body was fitted with (the shipped
+open model, or the licensed SMPL-X file from ``$MOCAP_SMPLX_PATH``) when it is installed."""
+PREVIEW_FRAMES = 30
 """Frames in a preview, spread evenly over the take."""
-PREVIEW_FPS = 12.0
-"""Playback rate of the preview (36 frames at 12 fps: a 3 s loop)."""
+PREVIEW_FPS = 10.0
+"""Playback rate of the preview (30 frames at 10 fps: a 3 s loop)."""
 PREVIEW_SIZE = 320
 """Width and height of the preview in pixels."""
 
@@ -87,39 +88,58 @@ def body_preview(body) -> Image:
                                               "(no body model mesh installed)")
 
 
-def _mesh_frames(body, idx: np.ndarray) -> list[np.ndarray] | None:
-    """Mesh renders with ``mocap.body.lbs.pose_vertices`` and the open body model, or ``None`` when
-    either is missing (or the posing fails, which is logged)."""
-    if not BODY_MODEL_FILE.is_file():
+def _body_model(body) -> dict | None:
+    """The arrays of the body model ``body`` was fitted with, or ``None`` when it is not installed."""
+    from mocap.errors import InputError
+
+    path = BODY_MODEL_FILE
+    if path is None:
+        try:
+            from mocap.bodymodels import resolve_model_path
+        except ImportError:
+            return None
+        try:
+            path, _ = resolve_model_path("open" if body.model == "open_smplx" else "smplx")
+        except InputError as exc:
+            log.info("no mesh in the preview: %s", exc.problem)
+            return None
+    if not Path(path).is_file():
         return None
     try:
-        from mocap.body import lbs
+        from mocap.bodymodels import load_model_arrays
+    except ImportError:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    return load_model_arrays(path)
+
+
+def _mesh_frames(body, idx: np.ndarray) -> list[np.ndarray] | None:
+    """Mesh renders posed by ``mocap.body.lbs.pose_vertices``, or ``None`` when the posing function or
+    the body model is missing (or posing fails, which is logged)."""
+    try:
+        from mocap.body.lbs import pose_vertices
     except ImportError:
         return None
-    if not hasattr(lbs, "pose_vertices"):
+    model = _body_model(body)
+    if model is None:
         return None
     try:
-        if hasattr(lbs, "load_model"):
-            model = lbs.load_model(BODY_MODEL_FILE)
-        else:
-            with np.load(BODY_MODEL_FILE, allow_pickle=False) as z:
-                model = {k: z[k] for k in z.files}
         faces = np.asarray(model["f"] if "f" in model else model["faces"], np.int64)
-        posed = lbs.pose_vertices(model, body.betas, body.full_pose()[idx], body.transl[idx])
+        posed = pose_vertices(model, body.betas, body.full_pose()[idx], body.transl[idx])
         verts = np.asarray(posed[0] if isinstance(posed, tuple) else posed, float)  # (vertices, joints)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         log.warning("could not pose the body model for the preview (%s); drawing the skeleton instead", exc)
         return None
     verts = verts.reshape(len(idx), -1, 3)
     joints = body.joint_positions()[idx]
     from mocap.body import skeleton
 
-    view = _view(np.concatenate([joints, verts[:, ::50]], axis=1),
-                 list(skeleton.JOINT_NAMES) + ["v"] * verts[:, ::50].shape[1])
+    sample = verts[:, :: max(1, verts.shape[1] // 300)]
+    view = _view(np.concatenate([joints, sample], axis=1), list(skeleton.JOINT_NAMES) + ["v"] * sample.shape[1])
     centre = np.median(joints[:, 0, :2], axis=0)
     frames = []
     for f in range(len(idx)):
         img = blank(view)
         draw_floor(img, view, centre)
-        frames.append(rasterize(view, verts[f], faces, img))
+        frames.append(rasterize(view, verts[f], faces, img, cull_back=True))
     return frames

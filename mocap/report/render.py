@@ -132,9 +132,10 @@ def side_of(name: str) -> str:
 
 
 def rasterize(view: ViewCamera, vertices: np.ndarray, faces: np.ndarray, img: np.ndarray | None = None,
-              colour=(200, 170, 150)) -> np.ndarray:
+              colour=(200, 170, 150), *, cull_back: bool = False) -> np.ndarray:
     """Render a triangle mesh ``vertices (V, 3)`` (world), ``faces (T, 3)`` with a z-buffer and flat
-    shading (light from the camera); returns the image (drawn into ``img`` when given).
+    shading (light from the camera); returns the image (drawn into ``img`` when given). With
+    ``cull_back`` (for closed meshes) faces turned away from the camera are skipped: about twice as fast.
 
     Vectorized: triangles are grouped by the size of their pixel bounding box, and every candidate
     pixel of a group is tested at once (barycentric coordinates), so a 20k-triangle body at 320x320
@@ -145,15 +146,19 @@ def rasterize(view: ViewCamera, vertices: np.ndarray, faces: np.ndarray, img: np
     Xc = view.to_camera(vertices)
     faces = np.asarray(faces, np.int64)
     tri_c = Xc[faces]  # (T, 3, 3)
-    front = (tri_c[..., 2] > 1e-3).all(axis=1)
-    faces, tri_c = faces[front], tri_c[front]
-    uv = view.focal * tri_c[..., :2] / tri_c[..., 2:] + view.centre  # (T, 3, 2)
-    depth = tri_c[..., 2]
     normal = np.cross(tri_c[:, 1] - tri_c[:, 0], tri_c[:, 2] - tri_c[:, 0])
     normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
     to_eye = -tri_c.mean(axis=1)
     to_eye /= np.maximum(np.linalg.norm(to_eye, axis=1, keepdims=True), 1e-12)
-    shade = 0.3 + 0.7 * np.abs((normal * to_eye).sum(axis=1))
+    facing = (normal * to_eye).sum(axis=1)
+    keep = (tri_c[..., 2] > 1e-3).all(axis=1)
+    if cull_back:  # a closed mesh: drop faces turned away (winding from the sign of the enclosed volume)
+        outward = np.sign(np.einsum("ti,ti->t", tri_c[:, 0], np.cross(tri_c[:, 1], tri_c[:, 2])).sum()) or 1.0
+        keep &= outward * facing > 0
+    tri_c, facing = tri_c[keep], facing[keep]
+    uv = view.focal * tri_c[..., :2] / tri_c[..., 2:] + view.centre  # (T, 3, 2)
+    depth = tri_c[..., 2]
+    shade = 0.3 + 0.7 * np.abs(facing)
     tri_rgb = np.clip(shade[:, None] * np.asarray(colour, float), 0, 255).astype(np.uint8)
 
     lo = np.floor(uv.min(axis=1)).astype(np.int64)
@@ -186,22 +191,23 @@ def rasterize(view: ViewCamera, vertices: np.ndarray, faces: np.ndarray, img: np
 def _cover(uv: np.ndarray, depth: np.ndarray, lo: np.ndarray, s: int, w: int, h: int):
     """Pixels (flat index), depths and triangle numbers of every pixel centre inside triangles
     ``uv (T, 3, 2)`` whose bounding box starting at ``lo (T, 2)`` fits in ``s x s`` pixels."""
-    oy, ox = np.mgrid[0:s, 0:s]
-    px = lo[:, 0, None, None] + ox  # (T, s, s)
-    py = lo[:, 1, None, None] + oy
+    oy, ox = np.mgrid[0:s, 0:s].astype(np.float32)
+    px = lo[:, 0, None, None].astype(np.float32) + ox  # (T, s, s)
+    py = lo[:, 1, None, None].astype(np.float32) + oy
     a, b, c = uv[:, 0], uv[:, 1], uv[:, 2]
     area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-    area = np.where(np.abs(area) < 1e-12, np.nan, area)[:, None, None]
-
-    def edge(p, q):  # signed area of (p, q, pixel), normalised by the triangle's
-        return ((q[:, 0, None, None] - p[:, 0, None, None]) * (py - p[:, 1, None, None])
-                - (q[:, 1, None, None] - p[:, 1, None, None]) * (px - p[:, 0, None, None])) / area
-
-    w0, w1, w2 = edge(b, c), edge(c, a), edge(a, b)
+    area = np.where(np.abs(area) < 1e-12, np.nan, area)
+    weights = []
+    for p, q in ((b, c), (c, a), (a, b)):  # barycentric weight = signed area of (p, q, pixel) / area
+        A = (-(q[:, 1] - p[:, 1]) / area).astype(np.float32)[:, None, None]
+        B = ((q[:, 0] - p[:, 0]) / area).astype(np.float32)[:, None, None]
+        C = (((q[:, 1] - p[:, 1]) * p[:, 0] - (q[:, 0] - p[:, 0]) * p[:, 1]) / area).astype(np.float32)
+        weights.append(A * px + B * py + C[:, None, None])
+    w0, w1, w2 = weights
     inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0) & (px >= 0) & (py >= 0) & (px < w) & (py < h)
-    z = w0 * depth[:, 0, None, None] + w1 * depth[:, 1, None, None] + w2 * depth[:, 2, None, None]
-    t, _, _ = np.nonzero(inside)
-    return (py[inside] * w + px[inside]), z[inside], t
+    t, iy, ix = np.nonzero(inside)
+    z = w0[t, iy, ix] * depth[t, 0] + w1[t, iy, ix] * depth[t, 1] + w2[t, iy, ix] * depth[t, 2]
+    return (py[t, iy, ix] * w + px[t, iy, ix]).astype(np.int64), z, t
 
 
 # ---------------------------------------------------------------------------------------- encoding

@@ -101,9 +101,10 @@ def compare_with_truth(inputs: TakeInputs) -> TruthComparison | None:
     if gt is None:
         return None
     points = fit = angle_joint = angle_frame = calibration = None
-    if gt.joints is not None and inputs.points is not None:
-        points = compare_points(inputs.points.xyz, inputs.points.joint_names, gt.joints, gt.joint_names,
-                                inputs.keypoint_set)
+    if gt.point_sets and inputs.points is not None:
+        candidates = [compare_points(inputs.points.xyz, inputs.points.joint_names, xyz, names, inputs.keypoint_set)
+                      for xyz, names in gt.point_sets.values()]  # the true set that shares most joints
+        points = max((c for c in candidates if c is not None), key=lambda c: len(c.joint_names), default=None)
         if points is None:
             log.warning("no joint of points3d.npz matches a ground-truth joint name; MPJPE not computed")
     if gt.body_motion is not None and inputs.body_motion is not None:
@@ -112,7 +113,8 @@ def compare_with_truth(inputs: TakeInputs) -> TruthComparison | None:
         from mocap.calibration.compare import compare_rigs
 
         calibration = compare_rigs(inputs.rig, gt.rig)
-    return TruthComparison(points, fit, angle_joint, angle_frame, calibration, _external_figures(inputs))
+    external = _external_figures(inputs) if gt.point_sets else None
+    return TruthComparison(points, fit, angle_joint, angle_frame, calibration, external)
 
 
 def _external_figures(inputs: TakeInputs) -> dict[str, float] | None:
@@ -127,7 +129,8 @@ def _external_figures(inputs: TakeInputs) -> dict[str, float] | None:
     except (MocapError, OSError, KeyError, ValueError) as exc:
         log.warning("evaluate_take failed on take %s: %s", inputs.take, exc)
         return None
-    return flatten_scalars(result)
+    figures = flatten_scalars(result)  # per-camera calibration errors are in the section's own table
+    return {k: v for k, v in figures.items() if not k.startswith("calibration.cameras.")}
 
 
 def flatten_scalars(value, prefix: str = "") -> dict[str, float]:
