@@ -68,7 +68,7 @@ def build_session_report(session: Session | str | Path, *, takes: Sequence[str] 
             else:
                 figures = report_figures(session, name, thresholds)
         except InputError as exc:
-            results[name] = (None, None, exc.problem)
+            results[name] = (None, None, f"{exc.problem}; {exc.fix}" if exc.fix else exc.problem)
             continue
         link = report.relative_to(session.output_dir).as_posix() if report.is_file() else None
         results[name] = (figures, link, "")

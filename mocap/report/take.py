@@ -45,7 +45,7 @@ def verdict(figures: dict[str, KeyFigure]) -> tuple[str, str]:
         return "none", "no figures"
     bad = [f for f in figures.values() if not f.ok]
     if not bad:
-        return "pass", f"OK: all {len(figures)} figures within limits"
+        return "pass", f"all {len(figures)} figures within limits"
     return "warn", "check " + "; ".join(f"{f.label.lower()} {f.text} (limit {f.limit})" for f in bad)
 
 

@@ -106,7 +106,7 @@ def layout_figure(rig: CameraRig, footprint: np.ndarray | None, pelvis: np.ndarr
     ax = fig.add_subplot(1, 2, 2, projection="3d")
     grid = [((gx, lo[1], 0), (gx, hi[1], 0)) for gx in np.arange(np.floor(lo[0]), np.ceil(hi[0]) + 1e-9)]
     grid += [((lo[0], gy, 0), (hi[0], gy, 0)) for gy in np.arange(np.floor(lo[1]), np.ceil(hi[1]) + 1e-9)]
-    ax.plot(*_polyline(grid).T, color="0.8", lw=0.6)
+    ax.plot(*_polyline(grid).T, color="0.55", lw=0.6)
     frusta = []
     for cam in rig.cameras:
         fr = frustum(cam, 0.6)
@@ -121,6 +121,7 @@ def layout_figure(rig: CameraRig, footprint: np.ndarray | None, pelvis: np.ndarr
     top = max(c.center[2] for c in rig.cameras) + 0.3
     ax.set_box_aspect((hi[0] - lo[0], hi[1] - lo[1], top))
     ax.set_zlim(0, top)
+    ax.set_zticks(np.arange(0, top, 1.0))
     ax.set_xlabel("X")
     ax.set_ylabel("Y")
     ax.set_zlabel("Z")
