@@ -441,6 +441,8 @@ def synth_session(
     time_offsets: Optional[str] = typer.Option(None, help="Per-camera delays in seconds, comma separated."),
     engine: str = typer.Option("workbench", help="workbench (fast) or cycles."),
     model: Optional[Path] = typer.Option(None, help="Body model .npz (default: the shipped open model)."),
+    board: str = typer.Option("charuco_5x4_a0", help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in "
+                              "board or a board .toml."),
 ):
     """Render a session with a moving person (calibration take + motion take) and its ground truth."""
     import shlex
@@ -457,7 +459,7 @@ def synth_session(
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
                                 seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
-                                command=command)
+                                board=board, command=command)
     progress, callback = _detect_progress()
     t0 = time.perf_counter()
     with progress:

@@ -3,6 +3,7 @@
 ``write_human_session(out_dir, HumanSessionConfig(...))`` writes::
 
     OUT/session.toml                       # board, cameras, calibration videos, one motion take
+    OUT/board.toml                         # the calibration board (unless a built-in one was used)
     OUT/calibration/camN.mp4               # ChArUco board through the volume, then still on the floor
     OUT/takes/<take>/camN.mp4              # the body model performing the motion
     OUT/ground_truth/camera_rig.toml       # the true cameras
@@ -61,9 +62,10 @@ class HumanSessionConfig:
     """Per camera, seconds by which its frames are late (unsynchronised cameras); empty = all 0."""
     engine: str = "workbench"
     """Renderer: workbench (fast) or cycles."""
-    board: str = "charuco_7x5_a1"
-    """The ChArUco board of the calibration take."""
-    calibration_views: tuple[int, int, int] = (20, 12, 10)
+    board: str = "charuco_5x4_a0"
+    """The ChArUco board of the calibration take: a built-in board, a board ``.toml``, or the default
+    ``charuco_5x4_a0`` (:data:`LARGE_BOARD`, written into the session as ``board.toml``)."""
+    calibration_views: tuple[int, int, int] = (20, 20, 10)
     """Calibration take: board views per camera, per neighbouring pair, and still frames on the floor."""
     take: str | None = None
     """Name of the motion take (default: the motion's name or the BVH file's stem)."""
@@ -81,6 +83,28 @@ class HumanSessionConfig:
         if self.take:
             return self.take
         return Path(self.motion).stem if str(self.motion).lower().endswith(".bvh") else str(self.motion)
+
+
+LARGE_BOARD = {"schema_version": 1, "type": "charuco", "name": "charuco_5x4_a0", "squares_x": 5, "squares_y": 4,
+               "square_length": 0.2, "marker_length": 0.15, "dictionary": "DICT_4X4_250", "inverted": False,
+               "legacy_pattern": False, "paper": "A0"}
+"""A 1.0 x 0.8 m board (A0 poster). At 640x480 with cameras 3.2 m away, the A1 board lying on the floor
+is too foreshortened to detect; this one is found in every camera, so the world frame comes from it."""
+
+
+def session_board(out: Path, spec: str):
+    """``(CharucoBoard, reference for session.toml)``; a board file is copied to ``out/board.toml``."""
+    from mocap.calibration.board import CharucoBoard, load_board
+    from mocap.io.tomlio import write_toml
+
+    if spec == LARGE_BOARD["name"]:
+        board = CharucoBoard.from_dict(LARGE_BOARD, name=spec)
+    elif spec.endswith(".toml"):
+        board = load_board(spec)
+    else:
+        return load_board(spec), spec
+    write_toml(out / "board.toml", board.to_dict())
+    return board, "board.toml"
 
 
 def session_rig(config: HumanSessionConfig):
@@ -167,13 +191,13 @@ def body_ground_truth(model, betas: np.ndarray, pose: np.ndarray, transl: np.nda
     return verts, motion, arrays
 
 
-def write_session_toml(out: Path, config: HumanSessionConfig, rig, board_name: str) -> Path:
+def write_session_toml(out: Path, config: HumanSessionConfig, rig, board_ref: str) -> Path:
     from mocap.io.tomlio import dumps_toml
 
     session = {
         "schema_version": 1,
         "name": out.name,
-        "board": board_name,
+        "board": board_ref,
         "output_dir": "output",
         "cameras": [{"name": c.name, "model": c.model, "mirrored": False} for c in rig.cameras],
         "calibration": {"videos": "calibration/{camera}.mp4"},
@@ -189,7 +213,6 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
                         progress: Progress | None = None) -> Path:
     """Render a whole session (see the module docstring); returns its folder."""
     from mocap.body import lbs
-    from mocap.calibration.board import load_board
     from mocap.synth.calibration_take import write_calibration_session
     from mocap.synth.human_render import HumanRenderer, RenderOptions, load_texture
     from mocap.synth.motions import make_motion
@@ -199,12 +222,12 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     rig = session_rig(config)
     if config.time_offsets and len(config.time_offsets) != len(rig):
         raise ValueError(f"--time-offsets needs one value per camera ({len(rig)}), got {len(config.time_offsets)}")
-    board = load_board(config.board)
+    board, board_ref = session_board(out, config.board)
     per_camera, per_pair, floor = config.calibration_views
     if progress is not None:
         progress("calibration take", 0, 1)
     write_calibration_session(out, board, rig, video_suffix=".mp4", fps=config.fps, seed=config.seed,
-                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor)
+                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor, board_ref=board_ref)
     if progress is not None:
         progress("calibration take", 1, 1)
     model_path = Path(config.model_path) if config.model_path else None
@@ -233,6 +256,6 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
                     time_offsets=offsets, blur_subframes=config.blur_subframes, progress=progress)
     finally:
         renderer.close()
-    write_session_toml(out, config, rig, board.name)
+    write_session_toml(out, config, rig, board_ref)
     log.info("rendered %s in %.0f s", out, time.perf_counter() - t_start)
     return out
