@@ -20,7 +20,9 @@ calib_app = typer.Typer(no_args_is_help=True, help="Calibration files: convert b
 synth_app = typer.Typer(no_args_is_help=True, help="Synthetic sessions with known answers.")
 app.add_typer(board_app, name="board")
 app.add_typer(calib_app, name="calib")
+addon_app = typer.Typer(no_args_is_help=True, help="The Blender add-on.")
 app.add_typer(synth_app, name="synth")
+app.add_typer(addon_app, name="addon")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_SESSION = REPO_ROOT / "sample_sessions" / "ring4"
@@ -218,6 +220,33 @@ def triangulate(
               f"{int(raw.swaps.sum())} left/right swaps fixed")
     for kind, path in result.files.items():
         con.print(f"  {kind:8s} {path}")
+
+
+@app.command()
+def fit(
+    session: Path = typer.Argument(..., help="Session folder (with session.toml)."),
+    take: str = typer.Option(..., "--take", "-t", help="Take name (a [[takes]] entry)."),
+    model: str = typer.Option("open", "--model", "-m", envvar="MOCAP_BODY_MODEL",
+                              help="open (shipped, licence-free), smplx (licensed files from $MOCAP_SMPLX_PATH) "
+                                   "or a path to an SMPL-X .npz / folder."),
+    points: Optional[Path] = typer.Option(None, help="3D points .npz (default: the take's points3d.npz)."),
+    hands: str = typer.Option("auto", help="Fit fingers: auto (when hand keypoints exist), yes or no."),
+    iterations: int = typer.Option(20, help="Levenberg-Marquardt iterations over the whole take."),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+):
+    """Fit an SMPL-X body (shape + per-frame pose) to a take's 3D points -> body_motion.npz (AMASS keys)."""
+    from mocap.fitting.fit import FitConfig
+    from mocap.fitting.stage import fit_take
+
+    _setup_logging(verbose)
+    result = fit_take(session, take, FitConfig(model=model, fit_hands=hands, iterations=iterations),
+                      points_path=points)
+    m = result.motion
+    con = _console()
+    con.print(f"{m.n_frames} frames fitted with the {m.model} model in {result.seconds:.1f} s "
+              f"({m.n_frames / max(result.seconds, 1e-9):.0f} frames/s); fit error median "
+              f"{np.nanmedian(m.fit_error_mm):.1f} mm, p95 {np.nanpercentile(m.fit_error_mm, 95):.1f} mm"
+              + (f"; {len(result.sparse_frames)} frames carried by the temporal term" if len(result.sparse_frames) else ""))
 
 
 def _print_runs(runs, session) -> None:
@@ -465,6 +494,15 @@ def synth_session(
     with progress:
         write_human_session(out, config, progress=lambda step, done, total: callback(step, 0, done, total))
     print(f"wrote {out} in {time.perf_counter() - t0:.0f} s")
+
+
+@addon_app.command("build")
+def addon_build(out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                   help="Zip to write (default out/mocap_blender_addon.zip).")):
+    """Build the Blender add-on zip (install: Blender > Preferences > Get Extensions > Install from Disk)."""
+    from mocap.addon import build_addon
+
+    _console().print(f"wrote {build_addon(out)}")
 
 
 def main() -> None:
