@@ -95,3 +95,234 @@ def test_lbs_chunks_and_single_frames_agree(tmp_path, monkeypatch):
     chunked, _ = lbs.pose_vertices(model, None, pose)
     single, _ = lbs.pose_vertices(model, None, pose[2])
     assert np.allclose(full, chunked) and np.allclose(single, full[2])
+
+
+# --------------------------------------------------------------------------------------------------
+# Motions
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["demo", "squat", "arm_raises", "jumping_jack", "walk", "turn"])
+def test_motions_are_finite_and_stand_on_the_floor(open_model, name):
+    from mocap.synth.motions import make_motion
+
+    clip = make_motion(name, open_model, fps=30.0)
+    assert clip.pose.shape[1:] == (55, 3) and clip.transl.shape == (len(clip.pose), 3)
+    assert np.isfinite(clip.pose).all() and np.isfinite(clip.transl).all()
+    verts, joints = lbs.pose_vertices(open_model, None, clip.pose, clip.transl)
+    lowest = verts[..., 2].min(axis=1)
+    if name == "jumping_jack":
+        assert abs(lowest.min()) < 0.02 and lowest.max() < 0.12  # small hops
+    else:
+        assert np.abs(lowest).max() < 0.02
+    assert (joints[:, 15, 2] > 0.9).all()  # the head stays up, even in the squat
+    assert joints[0, 15, 2] > 1.4
+
+
+def test_demo_length_and_content(open_model):
+    from mocap.synth.motions import demo
+
+    clip = demo(open_model, fps=30.0, seconds=3.5)
+    assert len(clip.pose) == 106
+    verts, joints = lbs.pose_vertices(open_model, None, clip.pose, clip.transl)
+    wrist_above_head = (joints[:, [20, 21], 2] > joints[:, [15], 2]).all(axis=1)
+    assert wrist_above_head.any()  # arms up
+    assert joints[:, 0, 2].min() < joints[0, 0, 2] - 0.3  # a squat
+    heading = joints[:, 1] - joints[:, 2]  # left hip - right hip
+    turn = np.degrees(np.arctan2(heading[-1, 1], heading[-1, 0]) - np.arctan2(heading[0, 1], heading[0, 0]))
+    assert 60 < abs((turn + 180) % 360 - 180) < 120  # about a quarter turn
+
+
+def test_walk_moves_forward_without_sliding_stance_foot(open_model):
+    from mocap.synth.motions import foot_vertices, walk
+
+    clip = walk(open_model, fps=30.0)
+    verts, joints = lbs.pose_vertices(open_model, None, clip.pose, clip.transl)
+    assert np.linalg.norm(joints[-1, 0, :2] - joints[0, 0, :2]) > 1.0
+    # the lower foot's lowest point barely moves while that foot is on the floor
+    slides = []
+    left, right = foot_vertices(open_model)
+    for f in range(1, len(verts)):
+        ids = left if verts[f, left, 2].min() < verts[f, right, 2].min() else right
+        k = ids[np.argmin(verts[f, ids, 2])]
+        slides.append(np.linalg.norm(verts[f, k, :2] - verts[f - 1, k, :2]))
+    assert np.median(slides) < 0.005
+
+
+def test_bvh_clip_is_retargeted(open_model):
+    from conftest import shared_path
+
+    from mocap.synth.motions import motion_from_bvh
+
+    clip = motion_from_bvh(shared_path("bvh/cmu_12_01_walk__pybvh.bvh"), open_model, None, 30.0, seconds=1.0)
+    assert clip.pose.shape == (31, 55, 3) and np.isfinite(clip.pose).all()
+    verts, joints = lbs.pose_vertices(open_model, None, clip.pose, clip.transl)
+    assert abs(verts[..., 2].min()) < 1e-6 and (joints[:, 15, 2] > 1.3).all()
+    assert np.linalg.norm(joints[-1, 0, :2] - joints[0, 0, :2]) > 0.5  # it walks
+
+
+# --------------------------------------------------------------------------------------------------
+# Rendering (skipped where Blender's bpy does not import)
+# --------------------------------------------------------------------------------------------------
+
+
+def _need_bpy():
+    try:
+        import bpy  # noqa: F401
+    except Exception as exc:  # bpy fails in many ways on unsupported machines
+        pytest.skip(f"bpy is not usable here: {exc}")
+
+
+@pytest.fixture(scope="module")
+def tiny_session(tmp_path_factory, open_model):
+    _need_bpy()
+    from mocap.synth.human_take import HumanSessionConfig, write_human_session
+
+    out = tmp_path_factory.mktemp("synth") / "tiny"
+    config = HumanSessionConfig(motion="squat", cameras=2, size=(160, 120), seconds=0.07, calibration_views=(2, 2, 2),
+                                noise_sigma=1.0)
+    return write_human_session(out, config), config
+
+
+def test_tiny_session_is_complete(tiny_session):
+    from mocap.session import Session
+    from mocap.synth.ground_truth import load_ground_truth
+
+    path, config = tiny_session
+    session = Session.load(path)
+    assert session.camera_names == ["cam0", "cam1"] and [t.name for t in session.takes] == ["squat"]
+    for video in (*session.calibration_videos, *session.take("squat").videos):
+        assert video.is_file() and video.stat().st_size > 0
+    assert not list(path.rglob("*.part*"))
+    gt = load_ground_truth(path, "squat")
+    F = gt.n_frames
+    assert F == 3 and gt.smplx_joints.shape == (F, 76, 3) and gt.blazepose.shape == (F, 33, 3)
+    assert gt.motion.n_frames == F and gt.motion.model == "open_smplx"
+    # the BodyMotion alone reproduces the skeleton (no body model needed)
+    assert np.allclose(gt.motion.joint_positions(), gt.smplx_joints[:, :55], atol=1e-5)
+    import cv2
+
+    cap = cv2.VideoCapture(str(session.take("squat").videos[0]))
+    n, frame = 0, None
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        n, frame = n + 1, img
+    assert n == F and frame.shape == (120, 160, 3)
+
+
+def test_true_joints_project_inside_the_rendered_body(tiny_session, open_model):
+    import cv2
+
+    from mocap.body.skeleton import joint_index
+    from mocap.synth.ground_truth import load_ground_truth
+    from mocap.synth.human_render import HumanRenderer, RenderOptions
+
+    path, _ = tiny_session
+    gt = load_ground_truth(path, "squat")
+    verts, joints = lbs.pose_vertices(open_model, gt.motion.betas, gt.motion.full_pose(), gt.motion.transl)
+    assert np.allclose(joints, gt.smplx_joints[:, :55], atol=1e-6)
+    names = ["pelvis", "spine1", "spine2", "spine3", "neck", "head"]
+    limbs = [("left_hip", "left_knee"), ("right_hip", "right_knee"), ("left_knee", "left_ankle"),
+             ("right_knee", "right_ankle"), ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow")]
+    f = 1
+    points = [joints[f, joint_index(n)] for n in names]
+    points += [(joints[f, joint_index(a)] + joints[f, joint_index(b)]) / 2 for a, b in limbs]
+    renderer = HumanRenderer(open_model, gt.rig, RenderOptions(floor=False))
+    try:
+        for c, cam in enumerate(gt.rig.cameras):
+            mask = cv2.dilate(renderer.render_mask(c, verts[f]).astype(np.uint8), np.ones((3, 3), np.uint8))
+            assert 0.02 < mask.mean() < 0.5  # a person, not an empty or full frame
+            xy = np.round(cam.project(np.array(points))).astype(int)
+            inside = mask[xy[:, 1], xy[:, 0]] > 0
+            assert inside.all(), [n for n, ok in zip(names + [f"{a}-{b}" for a, b in limbs], inside) if not ok]
+    finally:
+        renderer.close()
+
+
+def test_rendered_marker_lands_where_the_camera_projects_it():
+    """Camera conversion (intrinsics, pose, lens distortion) checked with small spheres."""
+    _need_bpy()
+    from mocap.synth.calibration_take import ring_rig
+    from mocap.synth.human_render import HumanRenderer, RenderOptions
+
+    rig = ring_rig(2, size=(320, 240), focal=300.0, seed=3)  # with lens distortion
+    assert np.abs(rig[0].dist).max() > 0.05
+    empty = {"v_template": np.zeros((3, 3)), "f": np.array([[0, 1, 2]]), "weights": np.zeros((3, 55))}
+    renderer = HumanRenderer(empty, rig, RenderOptions(floor=False))
+    points = np.array([[0.5, 0.5, 0.3], [-0.5, 0.3, 1.5], [0.0, -0.6, 1.0], [0.7, -0.5, 1.9]])
+    renderer.add_markers(points, radius=0.04)
+    shading = renderer.scene.display.shading
+    shading.light, shading.show_shadows = "FLAT", False
+    renderer.scene.world.color = (0, 0, 0)
+    try:
+        for c, cam in enumerate(rig.cameras):
+            red = renderer.render(c).astype(float)[..., 2]
+            for p in cam.project(points):
+                x, y = np.round(p).astype(int)
+                win = red[y - 12 : y + 13, x - 12 : x + 13]
+                ys, xs = np.mgrid[y - 12 : y + 13, x - 12 : x + 13]
+                centroid = np.array([(win * xs).sum(), (win * ys).sum()]) / win.sum()
+                assert np.linalg.norm(centroid - p) < 0.3
+    finally:
+        renderer.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# The committed sample session
+# --------------------------------------------------------------------------------------------------
+
+
+def test_studio4_ground_truth_files():
+    from mocap.camera import CameraRig
+    from mocap.session import Session
+    from mocap.synth.ground_truth import load_ground_truth
+
+    session = Session.load(STUDIO4)
+    assert session.camera_names == ["cam0", "cam1", "cam2", "cam3"]
+    take = session.takes[0].name
+    gt = load_ground_truth(STUDIO4, take)
+    F = gt.n_frames
+    assert gt.fps == 30.0 and 100 <= F <= 110
+    assert gt.smplx_joints.shape == (F, 76, 3) and len(gt.smplx_joint_names) == 76
+    assert gt.blazepose.shape == (F, 33, 3) and gt.blazepose_names[0] == "nose"
+    assert np.allclose(np.diff(gt.timestamps), 1 / 30)
+    assert gt.motion.n_frames == F and gt.motion.fps == 30.0
+    assert np.allclose(gt.motion.joint_positions(), gt.smplx_joints[:, :55], atol=1e-4)  # float32 file
+    assert CameraRig.load(STUDIO4 / "ground_truth" / "camera_rig.toml").names == session.camera_names
+    xy = gt.blazepose_2d()
+    assert xy.shape == (4, F, 33, 2) and np.isfinite(xy).all()  # the whole body is in every view
+    for video in (*session.calibration_videos, *session.takes[0].videos):
+        assert video.is_file()
+
+
+def test_studio4_board_corners_are_where_the_true_rig_projects_them():
+    import cv2
+
+    from mocap.calibration.board import load_board
+    from mocap.calibration.detect import BoardDetector
+    from mocap.camera import CameraRig
+    from mocap.session import Session
+
+    session = Session.load(STUDIO4)
+    board = load_board(session.board)
+    rig = CameraRig.load(STUDIO4 / "ground_truth" / "camera_rig.toml")
+    poses = np.load(STUDIO4 / "ground_truth" / "board_poses.npz")
+    frames = set(range(0, len(poses["t"]), 7)) | {int(poses["floor_frames"][0])}
+    errors = []
+    for cam, video in zip(rig.cameras, session.calibration_videos):
+        detector = BoardDetector(board)
+        cap = cv2.VideoCapture(str(video))
+        for f in range(len(poses["t"])):
+            ok, img = cap.read()
+            assert ok
+            if f not in frames:
+                continue
+            found = detector.detect(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+            true = cam.project(board.corners_3d @ poses["R"][f].T + poses["t"][f])
+            ok = np.isfinite(found[:, 0])
+            errors.extend(np.linalg.norm(found[ok] - true[ok], axis=1))
+    errors = np.array(errors)
+    assert len(errors) > 200
+    assert np.median(errors) < 0.3 and np.percentile(errors, 95) < 1.0  # through mp4 compression
