@@ -25,7 +25,7 @@ app.add_typer(synth_app, name="synth")
 app.add_typer(addon_app, name="addon")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_SESSION = REPO_ROOT / "sample_sessions" / "ring4"
+SAMPLE_SESSION = REPO_ROOT / "sample_sessions" / "studio4"
 
 
 def _console(stderr: bool = False):
@@ -54,7 +54,7 @@ def _detect_progress():
     def callback(step: str, cam: int, done: int, total: int, names=None):
         key = (step, cam)
         if key not in tasks:
-            label = f"{step} {names[cam] if names else cam}"
+            label = step if step == "fit" else f"{step} {names[cam] if names else cam}"
             tasks[key] = progress.add_task(label, total=total)
         progress.update(tasks[key], completed=done, total=total)
 
@@ -262,7 +262,9 @@ def _print_runs(runs, session) -> None:
         table.add_column(col)
     for r in runs:
         quality = ""
-        if r.stage == "calibrate":
+        if r.status == "failed":
+            quality = r.message.splitlines()[0]
+        elif r.stage == "calibrate":
             q = read_toml(session.calibration_dir / "calibration_quality.toml")
             worst = max(c["reprojection_mean_px"] for c in q["cameras"])
             quality = (f"reprojection <= {worst:.2f} px, square {q['square_error_mean_mm']:+.2f} ± "
@@ -276,6 +278,14 @@ def _print_runs(runs, session) -> None:
             ok = np.isfinite(raw.xyz[..., 0])
             err = f", median reprojection {np.nanmedian(raw.reprojection_error):.1f} px" if ok.any() else ""
             quality = f"{ok.mean():.0%} of joints triangulated{err}"
+        elif r.stage == "fit":
+            q = read_toml(session.take_dir(r.take) / "fit.toml")
+            quality = (f"fit error median {q['fit_error_mm']['median']:.1f} mm, p95 {q['fit_error_mm']['p95']:.1f} mm"
+                       + (f", {len(q['sparse_frames'])} frames interpolated" if q["sparse_frames"] else ""))
+        elif r.stage == "export":
+            quality = ", ".join(p.name for p in r.outputs)
+        elif r.stage == "report":
+            quality = str(r.outputs[0]) if r.outputs else ""
         table.add_row(r.stage, r.take or "-", r.status, f"{r.seconds:.1f}" if r.status == "ran" else "", quality)
     _console().print(table)
     _console().print(f"outputs in {session.output_dir}")
@@ -301,9 +311,14 @@ def run(
         s = dataclasses.replace(s, output_dir=output.resolve())
     progress, callback = _detect_progress()
     with progress:
-        runs = run_session(s, RunConfig.load(s, config), takes=take, accept=accept,
+        runs = run_session(s, RunConfig.load(s, config), takes=take, accept=accept, keep_going=True,
                            progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
     _print_runs(runs, s)
+    failed = [r for r in runs if r.status == "failed"]
+    for r in failed:
+        _console(True).print(f"[red]take {r.take}: {r.stage} failed[/red]: {r.message}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -333,13 +348,13 @@ def demo(
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Output folder (default: a fresh folder under out/demo)."),
 ):
-    """Run the pipeline on the shipped sample session into a fresh output folder."""
+    """Run the whole pipeline on the shipped sample session (a rendered performer with ground truth) into a
+    fresh output folder, and compare every stage with the truth."""
     import time
 
-    from mocap.calibration.compare import compare_rigs
-    from mocap.camera import CameraRig
     from mocap.run import run_session
     from mocap.session import Session
+    from mocap.synth.ground_truth import evaluate_take
 
     _setup_logging(False)
     out = output or (REPO_ROOT / "out" / "demo" / time.strftime("%Y%m%d-%H%M%S"))
@@ -348,12 +363,23 @@ def demo(
     with progress:
         runs = run_session(s, progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
     _print_runs(runs, s)
-    truth = SAMPLE_SESSION / "ground_truth" / "camera_rig.toml"
-    cmp = compare_rigs(CameraRig.load(s.rig_path), CameraRig.load(truth))
-    _console().print(f"calibration against ground truth: focal {cmp['focal_error_pct_max']:.2f} % (max), camera "
-                     f"centres {cmp['center_error_mm_max']:.1f} mm (max), rotations "
-                     f"{cmp['rotation_error_deg_max']:.2f} deg (max)")
-    _console().print(f"[green]demo done[/]: report {s.calibration_dir / 'calibration_quality.png'}")
+    con = _console()
+    for take in s.takes:
+        ev = evaluate_take(SAMPLE_SESSION, take.name, s.output_dir)
+        cal = ev.calibration
+        con.print(f"[bold]{take.name} against ground truth[/bold]")
+        con.print(f"  calibration: focal {cal['focal_error_pct_max']:.2f} % (max), camera centres "
+                  f"{cal['center_error_mm_max']:.1f} mm (max), rotations {cal['rotation_error_deg_max']:.2f} deg (max)")
+        kp = ev.keypoints2d
+        con.print(f"  2D keypoints: detected {kp['detected']:.0%}, median error {kp['median_px']:.1f} px")
+        con.print(f"  3D points: MPJPE {ev.points3d.mpjpe:.1f} mm (PA-MPJPE {ev.points3d.pa_mpjpe:.1f} mm) over "
+                  f"{len(ev.points3d_names)} BlazePose landmarks")
+        if ev.body_joints is not None:
+            con.print(f"  fitted body: MPJPE {ev.body_joints.mpjpe:.1f} mm (PA-MPJPE {ev.body_joints.pa_mpjpe:.1f} mm)"
+                      f" over the 22 SMPL-X body joints, joint angles {ev.joint_angle_mean_deg:.1f} deg (mean)")
+        export_dir = s.take_dir(take.name) / "export"
+        con.print(f"  files: {', '.join(sorted(p.name for p in export_dir.iterdir()))} in {export_dir}", soft_wrap=True)
+    con.print(f"[green]demo done[/]: open {s.output_dir / 'index.html'}", soft_wrap=True)
 
 
 @app.command()
@@ -507,7 +533,9 @@ def addon_build(out: Optional[Path] = typer.Option(None, "--out", "-o",
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # a typer.Exit(code) comes back as its code in this mode
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except MocapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

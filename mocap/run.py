@@ -5,7 +5,8 @@ content hash of its inputs and its settings. A stage is reused when its stamp ma
 outputs exist, so an interrupted run resumes where it stopped, and changing a video or a setting
 reruns exactly the stages that depend on it.
 
-Stages so far: calibrate (once per session) -> detect -> triangulate + smooth (per take).
+Stages: calibrate (once per session) -> detect -> triangulate + smooth -> fit -> export -> report
+(per take).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 from mocap.calibration.config import CalibrationConfig
 from mocap.config import from_dict, to_dict
 from mocap.detection import DetectionConfig
-from mocap.errors import InputError
+from mocap.errors import InputError, MocapError
+from mocap.fitting.fit import FitConfig
 from mocap.io.tomlio import read_toml, write_toml
 from mocap.session import Session
 from mocap.smoothing import SmoothConfig
@@ -31,6 +33,36 @@ from mocap.triangulation.robust import TriangulateConfig
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int, int], None]
+
+
+#: Every stage of ``mocap run``, in order.
+STAGES = ("calibrate", "detect", "triangulate", "fit", "export", "report")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """``mocap export`` settings used by ``mocap run``."""
+
+    formats: tuple[str, ...] = ("bvh", "fbx", "glb")
+    """Files written per take and rig: any of bvh, fbx, glb, amass, trc (body_motion.npz is always there)."""
+    rigs: tuple[str, ...] = ("smplx",)
+    """Rig presets to retarget onto (``smplx`` = the fitted skeleton itself), e.g. ["smplx", "mixamo"]."""
+    up: str = "Y"
+    """Up axis of BVH/TRC files."""
+    units: str = "m"
+    """Units of BVH files: m, cm or mm."""
+    foot_locking: bool = True
+    """Pin planted feet when retargeting onto a rig."""
+    mesh: bool = True
+    """Include the skinned body mesh in FBX/GLB files of the SMPL-X skeleton."""
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The report stage."""
+
+    enabled: bool = True
+    """Write ``report.html`` per take and ``index.html`` for the session."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +77,14 @@ class RunConfig:
     """``mocap triangulate`` settings."""
     smoothing: SmoothConfig = field(default_factory=SmoothConfig)
     """Gap filling and smoothing of the 3D points."""
+    fit: FitConfig = field(default_factory=FitConfig)
+    """``mocap fit`` settings (body model, weights, iterations)."""
+    export: ExportConfig = field(default_factory=lambda: ExportConfig())
+    """What files animators get from each take."""
+    report: ReportConfig = field(default_factory=lambda: ReportConfig())
+    """The per-take HTML report and the session index."""
+    until: str = "report"
+    """Last stage to run: calibrate, detect, triangulate, fit, export or report."""
 
     @classmethod
     def load(cls, session: Session, path: str | Path | None = None) -> RunConfig:
@@ -60,13 +100,14 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class StageRun:
-    """What happened to one stage: ``status`` is "ran" or "reused"."""
+    """What happened to one stage: ``status`` is "ran", "reused" or "failed" (with ``message``)."""
 
     stage: str
     take: str | None
     status: str
     seconds: float
     outputs: tuple[Path, ...] = ()
+    message: str = ""
 
 
 def file_digest(path: Path) -> str:
@@ -111,16 +152,20 @@ def _run_stage(name: str, take: str | None, stamp: Path, key: str, outputs: Sequ
 
 def run_session(session: Session | str | Path, config: RunConfig | None = None, *,
                 takes: Sequence[str] | None = None, progress: Progress | None = None,
-                accept: bool = False) -> list[StageRun]:
-    """Run (or reuse) every stage for ``takes`` (default: all) and return what happened."""
+                accept: bool = False, keep_going: bool = False) -> list[StageRun]:
+    """Run (or reuse) every stage for ``takes`` (default: all) and return what happened.
+
+    With ``keep_going`` a take whose stage fails with a `MocapError` is recorded as ``failed`` (with the
+    message) and the other takes go on; otherwise the error is raised.
+    """
     from mocap.calibration.board import load_board
     from mocap.calibration.pipeline import calibrate_session
-    from mocap.detection import detect_take
-    from mocap.triangulation.stage import EXPORT_FORMATS, triangulate_take
-
     if not isinstance(session, Session):
         session = Session.load(session)
     config = config or RunConfig.load(session)
+    if config.until not in STAGES:
+        raise InputError(f"unknown stage {config.until!r} for `until`", path=session.file,
+                         fix=f"use one of: {', '.join(STAGES)}")
     names = list(takes) if takes else [t.name for t in session.takes]
     for name in names:
         session.take(name)  # unknown take: a clear error before any work
@@ -138,19 +183,89 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
                                   progress=(lambda s, c, d, t: progress(s, c, d, t)) if progress else None)))
 
     for name in names:
-        take = session.take(name)
-        out = session.take_dir(name)
-        kp_path = out / "keypoints2d.npz"
-        key = stage_key("detect", to_dict(config.detection), list(take.videos) + [session.rig_path])
-        runs.append(_run_stage(
-            "detect", name, out / ".detect.stamp.toml", key, [kp_path],
-            lambda name=name: detect_take(session, name, config.detection,
-                                          progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
-        outputs = [out / "points3d.npz", out / "points3d_raw.npz"] + [out / f"points3d.{f}" for f in EXPORT_FORMATS]
-        key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
-                                        "smoothing": to_dict(config.smoothing)}, [kp_path, session.rig_path])
-        runs.append(_run_stage(
-            "triangulate", name, out / ".triangulate.stamp.toml", key, outputs,
-            lambda name=name: triangulate_take(session, name, config=config.triangulation,
-                                               smoothing=config.smoothing)))
+        if config.until == "calibrate":
+            break
+        try:
+            _take_stages(session, name, config, progress, runs)
+        except MocapError as exc:
+            if not keep_going:
+                raise
+            stage = STAGES[STAGES.index(runs[-1].stage) + 1] if runs and runs[-1].take == name else "detect"
+            log.error("take %s failed at %s: %s", name, stage, exc)
+            runs.append(StageRun(stage, name, "failed", 0.0, (), message=str(exc)))
+    if config.until == "report" and config.report.enabled:
+        from mocap.report import build_session_report
+
+        t0 = time.perf_counter()
+        build_session_report(session, takes=names)
+        runs.append(StageRun("report", None, "ran", time.perf_counter() - t0,
+                             (session.output_dir / "index.html",)))
     return runs
+
+
+def _take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
+                 runs: list[StageRun]) -> None:
+    """detect -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
+    from mocap.detection import detect_take
+    from mocap.triangulation.stage import EXPORT_FORMATS, triangulate_take
+
+    take = session.take(name)
+    out = session.take_dir(name)
+    kp_path = out / "keypoints2d.npz"
+    key = stage_key("detect", to_dict(config.detection), list(take.videos) + [session.rig_path])
+    runs.append(_run_stage(
+        "detect", name, out / ".detect.stamp.toml", key, [kp_path],
+        lambda: detect_take(session, name, config.detection,
+                            progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
+    if config.until == "detect":
+        return
+    outputs = [out / "points3d.npz", out / "points3d_raw.npz"] + [out / f"points3d.{f}" for f in EXPORT_FORMATS]
+    key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
+                                    "smoothing": to_dict(config.smoothing)}, [kp_path, session.rig_path])
+    runs.append(_run_stage(
+        "triangulate", name, out / ".triangulate.stamp.toml", key, outputs,
+        lambda: triangulate_take(session, name, config=config.triangulation, smoothing=config.smoothing)))
+    if config.until != "triangulate":
+        _body_stages(session, name, config, progress, runs)
+
+
+def export_paths(session: Session, take: str, config: ExportConfig) -> list[tuple[str, str, Path]]:
+    """``(format, rig, path)`` of every export file of a take."""
+    from mocap.export.export import FORMATS
+
+    out = session.take_dir(take) / "export"
+    return [(fmt, rig, out / f"{take}_{rig}{FORMATS[fmt]}") for rig in config.rigs for fmt in config.formats]
+
+
+def _body_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
+                 runs: list[StageRun]) -> None:
+    """fit -> export for one take."""
+    from mocap.fitting.stage import fit_take
+
+    out = session.take_dir(name)
+    points, motion_path = out / "points3d.npz", out / "body_motion.npz"
+    key = stage_key("fit", to_dict(config.fit), [points])
+    runs.append(_run_stage("fit", name, out / ".fit.stamp.toml", key, [motion_path, out / "fit.toml"],
+                           lambda: fit_take(session, name, config.fit,
+                                            progress=(lambda i, n: progress("fit", 0, i, n)) if progress else None)))
+    if config.until == "fit":
+        return
+    files = export_paths(session, name, config.export)
+    key = stage_key("export", to_dict(config.export), [motion_path])
+    runs.append(_run_stage("export", name, out / ".export.stamp.toml", key, [p for _, _, p in files],
+                           lambda: _export_take(motion_path, files, config)))
+
+
+def _export_take(motion_path: Path, files, config: RunConfig) -> None:
+    from mocap.body.motion import BodyMotion
+    from mocap.export.export import export_motion
+    from mocap.export.mesh import body_mesh
+
+    motion = BodyMotion.load(motion_path)
+    mesh = None
+    if config.export.mesh and any(f in ("fbx", "glb") and r == "smplx" for f, r, _ in files):
+        mesh = body_mesh(motion, config.fit.model)
+    for fmt, rig, path in files:
+        export_motion(motion, path, fmt, None if rig == "smplx" else rig, up=config.export.up,
+                      units=config.export.units, foot_locking=config.export.foot_locking,
+                      mesh=mesh if rig == "smplx" and fmt in ("fbx", "glb") else None)

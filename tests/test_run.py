@@ -41,19 +41,23 @@ def make_session(out, videos):
     return dataclasses.replace(Session.load(SAMPLE_SESSION), output_dir=out, takes=(Take("still", videos),))
 
 
+#: These takes show the board, not a person: the stages after triangulation have nothing to fit.
+TRI = RunConfig(until="triangulate")
+
+
 def statuses(runs):
     return [(r.stage, r.status) for r in runs]
 
 
 def test_reuse_and_rerun(tmp_path, take_videos):
     s = make_session(tmp_path / "out", take_videos)
-    first = run_session(s)
+    first = run_session(s, TRI)
     assert statuses(first) == [("calibrate", "ran"), ("detect", "ran"), ("triangulate", "ran")]
     rig_bytes = s.rig_path.read_bytes()
-    assert statuses(run_session(s)) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "reused")]
+    assert statuses(run_session(s, TRI)) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "reused")]
     assert s.rig_path.read_bytes() == rig_bytes
     # A changed smoothing setting reruns triangulation only.
-    cfg = RunConfig(smoothing=dataclasses.replace(RunConfig().smoothing, cutoff_hz=8.0))
+    cfg = RunConfig(until="triangulate", smoothing=dataclasses.replace(RunConfig().smoothing, cutoff_hz=8.0))
     assert statuses(run_session(s, cfg)) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "ran")]
     # A changed calibration setting reruns calibration; an identical rig leaves the rest reused.
     cfg = dataclasses.replace(cfg, calibration=CalibrationConfig(outlier_px=5.0))
@@ -64,7 +68,7 @@ def test_reuse_and_rerun(tmp_path, take_videos):
 
 def test_interrupted_run_resumes_to_identical_outputs(tmp_path, take_videos, monkeypatch):
     reference = make_session(tmp_path / "reference", take_videos)
-    run_session(reference)
+    run_session(reference, TRI)
     s = make_session(tmp_path / "interrupted", take_videos)
 
     def interrupted(*args, **kwargs):
@@ -73,9 +77,9 @@ def test_interrupted_run_resumes_to_identical_outputs(tmp_path, take_videos, mon
     with monkeypatch.context() as m:
         m.setattr(tri_stage, "triangulate_take", interrupted)
         with pytest.raises(KeyboardInterrupt):
-            run_session(s)
+            run_session(s, TRI)
     assert not (s.take_dir("still") / "points3d.npz").exists()
-    runs = run_session(s)
+    runs = run_session(s, TRI)
     assert statuses(runs) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "ran")]
     for name in ("keypoints2d.npz", "points3d.npz"):
         with np.load(reference.take_dir("still") / name) as a, np.load(s.take_dir("still") / name) as b:
@@ -96,9 +100,17 @@ def test_cli_run_prints_summary(tmp_path, take_videos):
     take = ", ".join(f'"{v}"' for v in take_videos)
     (folder / "session.toml").write_text(f'board = "charuco_7x5_a1"\n{cams}[calibration]\nvideos = [{calib}]\n'
                                          f'[[takes]]\nname = "still"\nvideos = [{take}]\n')
-    cmd = [sys.executable, "-m", "mocap.cli", "run", str(folder)]
+    (folder / "run.toml").write_text('until = "triangulate"\n')
+    cmd = [sys.executable, "-m", "mocap.cli", "run", str(folder), "--config", str(folder / "run.toml")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "reprojection" in proc.stdout and "person found" in proc.stdout and "triangulated" in proc.stdout
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.count("reused") == 3
+    # The whole pipeline on a take without a person: the fit fails with a clear message, the run exits
+    # non-zero, and what was done before is kept (and reused next time).
+    proc = subprocess.run(cmd[:-2], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "still" in proc.stdout + proc.stderr and "nothing to fit" in proc.stdout + proc.stderr
+    assert (folder / "output" / "takes" / "still" / "points3d.npz").is_file()
+    assert not (folder / "output" / "takes" / "still" / "body_motion.npz").exists()

@@ -14,9 +14,11 @@ from mocap.fitting.model import marker_model
 
 log = logging.getLogger(__name__)
 
-#: Keypoints on the face count less than the body: the fit is about the skeleton.
+#: Keypoints on the face, and BlazePose's coarse hand points, count less than the body: the fit is about
+#: the skeleton, and those points sit 2-8 cm from where the body model's landmarks are on real detections.
 FACE_WEIGHT = 0.3
 FACE_WORDS = ("eye", "ear", "mouth", "nose")
+COARSE_HAND = ("left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb")
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,10 @@ def load_body_model(model: str | Path | None = "open") -> BodyModelData:
 
 
 def keypoint_weights(names: tuple[str, ...]) -> np.ndarray:
-    """``(L,)`` per-keypoint weights: 1 for body, hands and feet, `FACE_WEIGHT` for face points."""
-    return np.array([FACE_WEIGHT if any(w in n for w in FACE_WORDS) and "hand" not in n else 1.0 for n in names])
+    """``(L,)`` per-keypoint weights: 1 for body, feet and hand keypoints (Holistic), `FACE_WEIGHT` for face
+    points and BlazePose's three coarse points per hand."""
+    return np.array([FACE_WEIGHT if (any(w in n for w in FACE_WORDS) and "hand" not in n) or n in COARSE_HAND
+                     else 1.0 for n in names])
 
 
 def fit_points(xyz: np.ndarray, joint_names: tuple[str, ...], fps: float, config: FitConfig = FitConfig(),
@@ -59,7 +63,8 @@ def fit_points(xyz: np.ndarray, joint_names: tuple[str, ...], fps: float, config
     if not np.isfinite(targets).all(-1).any():
         raise InputError("every 3D keypoint is missing (all NaN): nothing to fit",
                          fix="check detection and triangulation (mocap report shows both)")
-    model = marker_model(body.arrays, specs, n_betas=config.n_betas, name=body.name)
+    model = marker_model(body.arrays, specs, n_betas=config.n_betas,
+                         name="open_smplx" if body.name == "open" else "smplx")
     weights = np.broadcast_to(keypoint_weights(tuple(specs)), targets.shape[:2])
     return fit_markers(model, targets, weights, fps=fps, config=config, hand_joints=bool(hands),
                        progress=progress)

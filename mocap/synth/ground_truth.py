@@ -96,6 +96,8 @@ class TakeEvaluation:
         points3d_names: the joints compared in ``points3d`` (its ``per_joint`` order).
         joint_angles_deg: ``(55,)`` mean angle (deg) between fitted and true local joint rotations.
         joint_angle_mean_deg: mean of ``joint_angles_deg`` over the body joints (root and 21 body joints).
+        body_joints: MPJPE, PA-MPJPE, per joint (mm) of the fitted body's 22 skeleton joints (pelvis and
+            21 body joints) vs the true ones.
     """
 
     calibration: dict | None = None
@@ -104,6 +106,7 @@ class TakeEvaluation:
     points3d_names: tuple[str, ...] = ()
     joint_angles_deg: np.ndarray | None = None
     joint_angle_mean_deg: float | None = None
+    body_joints: PointErrors | None = None
 
 
 def _match(names: tuple[str, ...], truth_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -153,4 +156,6 @@ def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | 
                                      axis_angle_to_matrix(truth.motion.full_pose()[:F]))
         result["joint_angles_deg"] = np.nanmean(err, axis=0)
         result["joint_angle_mean_deg"] = float(np.nanmean(err[:, :22]))
+        result["body_joints"] = evaluate_points(fitted.joint_positions()[:F, :22],
+                                                truth.motion.joint_positions()[:F, :22])
     return TakeEvaluation(**result)
