@@ -99,6 +99,16 @@ def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
     return vec * scale
 
 
+def swing(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``(..., 3, 3)``: the smallest rotations taking directions ``u (..., 3)`` to ``v (..., 3)``."""
+    u = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    v = v / np.linalg.norm(v, axis=-1, keepdims=True)
+    axis = np.cross(u, v)
+    s = np.linalg.norm(axis, axis=-1, keepdims=True)
+    angle = np.arctan2(s, np.sum(u * v, axis=-1, keepdims=True))
+    return axis_angle_to_matrix(np.where(s > 1e-9, axis / np.maximum(s, 1e-12), 0.0) * angle)
+
+
 def forward_kinematics(rest_joints: np.ndarray, rotations: np.ndarray, transl: np.ndarray | None = None,
                        parents=PARENTS) -> tuple[np.ndarray, np.ndarray]:
     """Posed joint positions and global rotations.

@@ -196,7 +196,7 @@ class _Fitter:
     def evaluate(self, R, transl, rest, c, irls, nbR, nbt, nbaa, want_system=True):
         """Per-frame cost ``(F,)`` and, if asked, ``H (F,P,P)`` and ``g (F,P)``."""
         torch, cfg, free = self.torch, self.cfg, self.free
-        from mocap.fitting.solver import log_so3, skew  # noqa: F401
+        from mocap.fitting.solver import log_so3
 
         G, X, P = self.kin.forward(R, transl, rest, c)
         mk = self.kin.markers(P)
@@ -268,8 +268,6 @@ def fit_markers(model: MarkerModel, targets: np.ndarray, weights: np.ndarray | N
         progress: optional ``callback(iteration, total)``.
     """
     import torch
-
-    from mocap.fitting.solver import exp_so3, log_so3
 
     threads = torch.get_num_threads()
     if config.threads:

@@ -33,17 +33,6 @@ def kabsch(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray,
     return R, cd - np.einsum("fab,fb->fa", R, cs)
 
 
-def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Smallest rotations taking unit directions ``a (..., 3)`` to ``b (..., 3)``: ``(..., 3, 3)``."""
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=-1, keepdims=True)
-    c = np.sum(a * b, axis=-1, keepdims=True)
-    angle = np.arctan2(s, c)
-    return skeleton.axis_angle_to_matrix(axis / np.maximum(s, 1e-12) * angle)
-
-
 def fill_nearest(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Replace invalid frames of ``values (F, ...)`` by the nearest valid frame (identity when none is valid)."""
     if valid.all() or not valid.any():
@@ -103,7 +92,7 @@ def initial_pose(rest_markers: dict[str, np.ndarray], targets: dict[str, np.ndar
         d_obs = targets[b] - targets[a]
         ok = np.isfinite(d_obs).all(-1) & (np.linalg.norm(np.nan_to_num(d_obs), axis=-1) > 1e-6)
         d_rest = np.einsum("fab,b->fa", Gp, rest_markers[b] - rest_markers[a])
-        S = swing(d_rest, np.where(ok[:, None], d_obs, d_rest))
+        S = skeleton.swing(d_rest, np.where(ok[:, None], d_obs, d_rest))
         local = np.swapaxes(Gp, 1, 2) @ S @ Gp
         rot[:, j] = fill_nearest(local, ok)
         G.pop(j, None)

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mocap.body import lbs
-from mocap.body.skeleton import JOINT_NAMES, NUM_JOINTS, axis_angle_to_matrix, matrix_to_axis_angle
+from mocap.body.skeleton import JOINT_NAMES, NUM_JOINTS, axis_angle_to_matrix, matrix_to_axis_angle, swing
 
 #: Model frame (Y up) -> world (Z up): ``(x, y, z) -> (x, -z, y)``, a +90 degree turn about X. At zero
 #: heading the body faces world -Y.
@@ -345,17 +345,6 @@ def _sided(table: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _swing(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``(F, 3, 3)`` smallest rotations taking directions ``u (F, 3)`` to ``v (F, 3)``."""
-    u = u / np.linalg.norm(u, axis=-1, keepdims=True)
-    v = v / np.linalg.norm(v, axis=-1, keepdims=True)
-    axis = np.cross(u, v)
-    s = np.linalg.norm(axis, axis=-1, keepdims=True)
-    c = np.sum(u * v, axis=-1, keepdims=True)
-    angle = np.arctan2(s, c)
-    return axis_angle_to_matrix(np.where(s > 1e-9, axis / np.maximum(s, 1e-12), 0.0) * angle)
-
-
 def _frame(across: np.ndarray, up: np.ndarray) -> np.ndarray:
     """``(F, 3, 3)`` orthonormal frames with columns (across, up, forward)."""
     x = across / np.linalg.norm(across, axis=-1, keepdims=True)
@@ -405,7 +394,7 @@ def retarget_positions(points: np.ndarray, names: Sequence[str], rest: np.ndarra
             child = child.replace("left_", "right_") if name.startswith("right_") else child
             a, b = table[name]
             u = G[:, p] @ (rest[_INDEX[child]] - rest[j])
-            S = _swing(u, pt(b) - pt(a))
+            S = swing(u, pt(b) - pt(a))
             G[:, j] = S @ G[:, p]
             R_local[:, j] = np.swapaxes(G[:, p], -1, -2) @ G[:, j]
         else:
