@@ -159,3 +159,32 @@ def test_hinge_limits_keep_knees_bending_forward(model):
     res = fit_markers(mm, lm, fps=10.0)
     knees = res.motion.body_pose[:, [3, 4]]                   # left_knee, right_knee (body_pose = joints 1..21)
     assert (knees[..., 0] > -0.1).all()                        # flexion about +x only
+
+
+@pytest.mark.shared_data
+def test_cmu_motions_fitted(model):
+    """Real CMU motions (retargeted onto the open model) through landmarks + 5 mm noise: the fit's joints
+    and angles against the truth."""
+    from conftest import SHARED_DATA
+
+    from mocap.synth.cmu import cmu_files
+    from mocap.synth.motions import motion_from_bvh
+
+    files = cmu_files(SHARED_DATA)
+    if not files:
+        pytest.skip(f"no CMU clips under {SHARED_DATA / 'bvh'}")
+    rng = np.random.default_rng(7)
+    results = []
+    for path in files[:3]:
+        c = motion_from_bvh(path, model, BETAS, fps=30.0, seconds=3.0)
+        verts, joints = lbs.pose_vertices(model, BETAS, c.pose, c.transl)
+        lm = lbs.regress(model, verts) + rng.normal(size=(len(verts), 33, 3)) * 0.005
+        res = fit_points(lm, BLAZE, 30.0)
+        truth = BodyMotion.from_full_pose(c.pose, c.transl, BETAS, lbs.rest_joints(model, BETAS), 30.0)
+        mpjpe = np.linalg.norm(res.motion.joint_positions()[:, :22] - joints[:, :22], axis=-1).mean() * 1000
+        angle = _angle_error_deg(res.motion, truth)
+        print(f"{path.name}: MPJPE {mpjpe:.1f} mm, joint angles {angle:.1f} deg, {res.seconds:.1f} s")
+        results.append((path.name, mpjpe, angle))
+    print(results)
+    assert max(r[1] for r in results) < 20.0
+    assert max(r[2] for r in results) < 13.0  # twist of spine, collars and wrists is barely observed

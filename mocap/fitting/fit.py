@@ -52,10 +52,12 @@ class FitConfig:
     robust_scale_mm: float = 40.0
     """Marker residuals beyond this grow linearly, not quadratically (pseudo-Huber)."""
     smooth_weight: float = 0.1
-    """Pull of each frame toward the average of its neighbours (at weight 1, 1 cm of root translation or
-    1/30 rad of joint rotation away from it costs as much as 1 cm of marker error). Triangulated points
-    are already smoothed, so this mainly carries frames without keypoints."""
-    pose_prior_weight: float = 0.01
+    """Pull of each frame toward a low-passed copy of the motion in the last 40 % of the iterations (at
+    weight 1, 1 cm of root translation or 1/30 rad of joint rotation away from it costs as much as 1 cm of
+    marker error). Frames without keypoints are carried by a lighter pull toward their neighbours."""
+    smooth_cutoff_hz: float = 6.0
+    """Cut-off of that low-pass (zero-phase Butterworth on joint rotations and root translation)."""
+    pose_prior_weight: float = 0.3
     """Pull of body joint rotations toward rest (radians^2)."""
     limit_weight: float = 100.0
     """Penalty on knees and elbows bending the wrong way or sideways."""
@@ -144,6 +146,40 @@ def _neighbour_mean(x):
     return out
 
 
+#: Joints whose rotation keypoints barely observe (toes, collar bones, twist of the spine) are held closer
+#: to rest: multipliers of `FitConfig.pose_prior_weight`.
+PRIOR_SCALE = {"left_foot": 100.0, "right_foot": 100.0, "left_collar": 20.0, "right_collar": 20.0,
+               "spine1": 5.0, "spine2": 5.0, "spine3": 5.0, "neck": 5.0}
+
+#: Weight of the pull toward neighbouring frames while the fit settles (see `FitConfig.smooth_weight`).
+GAP_WEIGHT = 0.01
+
+
+def _project_so3(M):
+    """Nearest rotations to ``(..., 3, 3)`` matrices."""
+    import torch
+
+    U, _, Vh = torch.linalg.svd(M)
+    d = torch.sign(torch.linalg.det(U @ Vh))
+    U = torch.cat([U[..., :2], U[..., 2:] * d[..., None, None]], -1)
+    return U @ Vh
+
+
+def _lowpass_motion(R, transl, free, fps, cutoff_hz):
+    """Zero-phase Butterworth of the root rotation, translation and free joint rotations (rotation matrices
+    filtered element-wise, then projected back onto rotations): the temporal target of the final fit."""
+    from mocap.fitting.solver import log_so3
+    from mocap.smoothing import butterworth
+
+    T = lambda a: R.new_tensor(np.ascontiguousarray(a))  # noqa: E731
+    if R.shape[0] < 12 or not 0 < cutoff_hz < fps / 2:
+        return R[:, 0], transl, log_so3(R[:, free])
+    idx = [0] + list(free)
+    Rs = _project_so3(T(butterworth(R[:, idx].cpu().numpy(), fps, cutoff_hz)))
+    ts = T(butterworth(transl.cpu().numpy(), fps, cutoff_hz))
+    return Rs[:, 0], ts, log_so3(Rs[:, 1:])
+
+
 def _hinge_rows(aa, free):
     """Hinge-limit residuals and their (diagonal) Jacobian selectors, ``(F, H)`` each, plus joint columns."""
     import torch
@@ -188,12 +224,16 @@ class _Fitter:
         self.w = self.T(w)
         self.foot = [i for i, n in enumerate(model.marker_names) if n in FOOT_MARKERS]
         self.delta = config.robust_scale_mm / 1000.0
+        scale = [PRIOR_SCALE.get(skeleton.JOINT_NAMES[j], 1.0) for j in free]
+        self.prior_scale = self.T(np.asarray(scale)[:, None])
+        # the prior regularises observed frames; frames without keypoints are left to the temporal pull
+        self.frame_share = self.T((w > 0).mean(1)[:, None, None])
 
     def shape(self, betas):
         T = self.T
         return T(self.model.rest_joints(betas)), self.kin.pair_offsets(T(self.model.c_template + self.model.c_dirs @ betas))
 
-    def evaluate(self, R, transl, rest, c, irls, nbR, nbt, nbaa, want_system=True):
+    def evaluate(self, R, transl, rest, c, irls, nbR, nbt, nbaa, a_s, want_system=True):
         """Per-frame cost ``(F,)`` and, if asked, ``H (F,P,P)`` and ``g (F,P)``."""
         torch, cfg, free = self.torch, self.cfg, self.free
         from mocap.fitting.solver import log_so3
@@ -203,10 +243,10 @@ class _Fitter:
         sw = torch.sqrt(self.w * irls)
         r_data = sw[..., None] * (mk - self.y) * 100.0                   # (F, L, 3)
         aa = log_so3(R[:, free])                                          # (F, K, 3)
-        a_p, a_s = cfg.pose_prior_weight, cfg.smooth_weight
+        a_p = cfg.pose_prior_weight * self.prior_scale * self.frame_share  # (F, K, 1)
         r_root = log_so3(nbR.transpose(-1, -2) @ R[:, 0])
         cost = (r_data ** 2).sum((1, 2))
-        cost = cost + a_p * (aa ** 2).sum((1, 2))
+        cost = cost + (a_p * aa ** 2).sum((1, 2))
         cost = cost + a_s * (((transl - nbt) * 100.0) ** 2).sum(-1) + a_s * ((aa - nbaa) * 30.0).pow(2).sum((1, 2))
         cost = cost + a_s * (r_root * 30.0).pow(2).sum(-1)
         hinge, hcols = _hinge_rows(aa, free)
@@ -234,7 +274,7 @@ class _Fitter:
         g[:, :3] += a_s * 900.0 * r_root
         diag[:, 3:6] += a_s * 1e4
         g[:, 3:6] += a_s * 1e4 * (transl - nbt)
-        diag[:, 6:] += a_p + a_s * 900.0
+        diag[:, 6:] += (a_p.expand(-1, -1, 3).reshape(Fn, -1) + a_s * 900.0)
         g[:, 6:] += (a_p * aa + a_s * 900.0 * (aa - nbaa)).reshape(Fn, -1)
         for (r, d), col in zip(hinge, hcols):
             diag[:, col] += cfg.limit_weight * d ** 2
@@ -311,14 +351,20 @@ def _fit(model, targets, weights, fps, config, hand_joints, progress) -> FitResu
     total = max(1, config.iterations)
     rest, c = fx.shape(betas)
     irls = torch.ones((F, L), dtype=fx.dt, device=device)
+    settle = max(1, int(round(total * 0.6)))
     for it in range(total):
         with torch.no_grad():
-            nbR = _neighbour_mean(R[:, 0])
-            U, _, Vh = torch.linalg.svd(nbR)
-            nbR = U @ Vh
-            nbt = _neighbour_mean(transl)
-            nbaa = _neighbour_mean(log_so3(R[:, free]))
-            cost, mk, H, g = fx.evaluate(R, transl, rest, c, irls, nbR, nbt, nbaa)
+            if it < settle:
+                # phase 1: a light pull toward the neighbouring frames (carries frames without keypoints)
+                nbR = _project_so3(_neighbour_mean(R[:, 0]))
+                nbt = _neighbour_mean(transl)
+                nbaa = _neighbour_mean(log_so3(R[:, free]))
+                a_s = GAP_WEIGHT
+            elif it == settle:
+                # phase 2: a fixed, low-passed copy of the motion is the temporal target (stable, no lag)
+                nbR, nbt, nbaa = _lowpass_motion(R, transl, free, fps, config.smooth_cutoff_hz)
+                a_s = config.smooth_weight
+            cost, mk, H, g = fx.evaluate(R, transl, rest, c, irls, nbR, nbt, nbaa, a_s)
             A = H + torch.diag_embed(lam[:, None] * (torch.diagonal(H, dim1=1, dim2=2) + 1e-9))
             L_, info = torch.linalg.cholesky_ex(A)
             step = -torch.cholesky_solve(g[..., None], L_)[..., 0]
@@ -329,7 +375,7 @@ def _fit(model, targets, weights, fps, config, hand_joints, progress) -> FitResu
             R_new[:, 0] = R[:, 0] @ exp_so3(step[:, :3])
             R_new[:, free] = R[:, free] @ exp_so3(step[:, 6:].reshape(F, -1, 3))
             t_new = transl + step[:, 3:6]
-            new_cost, _ = fx.evaluate(R_new, t_new, rest, c, irls, nbR, nbt, nbaa, want_system=False)
+            new_cost, _ = fx.evaluate(R_new, t_new, rest, c, irls, nbR, nbt, nbaa, a_s, want_system=False)
             better = new_cost < cost
             R = torch.where(better[:, None, None, None], R_new, R)
             transl = torch.where(better[:, None], t_new, transl)
@@ -343,7 +389,8 @@ def _fit(model, targets, weights, fps, config, hand_joints, progress) -> FitResu
         if progress:
             progress(it + 1, total)
     with torch.no_grad():
-        _, mk = fx.evaluate(R, transl, rest, c, irls, R[:, 0], transl, log_so3(R[:, free]), want_system=False)
+        _, mk = fx.evaluate(R, transl, rest, c, irls, R[:, 0], transl, log_so3(R[:, free]), 0.0,
+                            want_system=False)
     mk = mk.cpu().numpy()
     Rn = R.cpu().numpy()
     pose = np.zeros((F, skeleton.NUM_JOINTS, 3))
