@@ -169,7 +169,12 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
     names = list(takes) if takes else [t.name for t in session.takes]
     for name in names:
         session.take(name)  # unknown take: a clear error before any work
-    write_toml(session.output_dir / "run_config.toml", to_dict(config))
+    try:
+        session.output_dir.mkdir(parents=True, exist_ok=True)
+        write_toml(session.output_dir / "run_config.toml", to_dict(config))
+    except OSError as exc:
+        raise MocapError(f"cannot write to the output folder ({exc.strerror or exc})", path=session.output_dir,
+                         fix="set output_dir in session.toml (or --output) to a folder you can write to") from exc
     runs = []
 
     board = load_board(session.board, search=[session.root])
@@ -269,3 +274,18 @@ def _export_take(motion_path: Path, files, config: RunConfig) -> None:
         export_motion(motion, path, fmt, None if rig == "smplx" else rig, up=config.export.up,
                       units=config.export.units, foot_locking=config.export.foot_locking,
                       mesh=mesh if rig == "smplx" and fmt in ("fbx", "glb") else None)
+
+
+class _CallableModule(type(logging)):
+    """``mocap.run`` is both this module and the API function: ``mocap.run(session, config)`` calls
+    `mocap.api.run` (a submodule import would otherwise replace the function on the package)."""
+
+    def __call__(self, *args, **kwargs):
+        from mocap.api import run as api_run
+
+        return api_run(*args, **kwargs)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,96 @@
+"""The Python API: the CLI's commands as functions (sessions in, stage outputs back).
+
+Each stage is also callable on arrays; see the functions each of these wraps.
+
+>>> import mocap
+>>> runs = mocap.run("sample_sessions/studio4", output_dir="out/api")       # every stage, cached
+>>> motion = mocap.load_body_motion("out/api/takes/demo/body_motion.npz")
+>>> mocap.export(motion, "walk_mixamo.fbx", rig="mixamo")
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _session(session, output_dir=None):
+    from mocap.session import Session
+
+    s = session if isinstance(session, Session) else Session.load(session)
+    return dataclasses.replace(s, output_dir=Path(output_dir).resolve()) if output_dir is not None else s
+
+
+def run(session, config=None, *, takes: Sequence[str] | None = None, output_dir=None, accept: bool = False,
+        keep_going: bool = False):
+    """``mocap run``: calibrate -> detect -> triangulate -> fit -> export -> report, reusing finished stages.
+
+    Args:
+        session: a session folder (with ``session.toml``) or a `mocap.session.Session`.
+        config: a `mocap.run.RunConfig`, a path to a run-config TOML, or None (defaults + session.toml).
+    Returns:
+        the list of `mocap.run.StageRun` (what ran, what was reused, outputs).
+    """
+    from mocap.run import RunConfig, run_session
+
+    s = _session(session, output_dir)
+    if config is None or isinstance(config, (str, Path)):
+        config = RunConfig.load(s, config)
+    return run_session(s, config, takes=takes, accept=accept, keep_going=keep_going)
+
+
+def calibrate(session, config=None, *, output_dir=None, accept: bool = False):
+    """``mocap calibrate``; on arrays: `mocap.calibration.pipeline.calibrate_detections`."""
+    from mocap.calibration.config import CalibrationConfig
+    from mocap.calibration.pipeline import calibrate_session
+
+    return calibrate_session(_session(session, output_dir), config or CalibrationConfig(), accept=accept)
+
+
+def detect(session, take: str, config=None, *, output_dir=None):
+    """``mocap detect`` -> `Keypoints2D`; on frames: `mocap.detection.detect_video`."""
+    from mocap.detection import DetectionConfig, detect_take
+
+    return detect_take(_session(session, output_dir), take, config or DetectionConfig())
+
+
+def triangulate(session, take: str, *, output_dir=None, **kwargs):
+    """``mocap triangulate`` -> raw and smoothed `Points3D`; on arrays:
+    `mocap.triangulation.stage.triangulate_and_smooth(rig, keypoints)`."""
+    from mocap.triangulation.stage import triangulate_take
+
+    return triangulate_take(_session(session, output_dir), take, **kwargs)
+
+
+def fit(session, take: str, config=None, *, output_dir=None):
+    """``mocap fit`` -> `FitResult` (``.motion`` is the `BodyMotion`); on arrays:
+    `mocap.fitting.stage.fit_points(xyz, joint_names, fps)`."""
+    from mocap.fitting.fit import FitConfig
+    from mocap.fitting.stage import fit_take
+
+    return fit_take(_session(session, output_dir), take, config or FitConfig())
+
+
+def load_body_motion(path):
+    """A `BodyMotion` from an AMASS-style ``body_motion.npz``."""
+    from mocap.body.motion import BodyMotion
+
+    return BodyMotion.load(path)
+
+
+def export(motion, path, fmt: str | None = None, *, rig: str | None = None, **kwargs) -> Path:
+    """``mocap export``: ``fmt`` defaults to the file suffix (bvh, fbx, glb, trc; .npz = amass)."""
+    from mocap.export.export import export_motion
+
+    if not hasattr(motion, "full_pose"):
+        motion = load_body_motion(motion)
+    fmt = fmt or {".npz": "amass"}.get(Path(path).suffix.lower(), Path(path).suffix.lower().lstrip("."))
+    return export_motion(motion, path, fmt, rig, **kwargs)
+
+
+def report(session, take: str | None = None, *, output_dir=None) -> Path:
+    """``mocap report``: one take's ``report.html``, or the session's ``index.html`` (all takes)."""
+    from mocap.report import build_session_report, build_take_report
+
+    s = _session(session, output_dir)
+    return build_take_report(s, take) if take else build_session_report(s)
