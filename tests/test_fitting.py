@@ -162,7 +162,7 @@ def test_hinge_limits_keep_knees_bending_forward(model):
 
 
 @pytest.mark.shared_data
-def test_cmu_motions_fitted(model):
+def test_cmu_motions_fitted(model, tmp_path):
     """Real CMU motions (retargeted onto the open model) through landmarks + 5 mm noise: the fit's joints
     and angles against the truth."""
     from conftest import SHARED_DATA
@@ -185,6 +185,23 @@ def test_cmu_motions_fitted(model):
         angle = _angle_error_deg(res.motion, truth)
         print(f"{path.name}: MPJPE {mpjpe:.1f} mm, joint angles {angle:.1f} deg, {res.seconds:.1f} s")
         results.append((path.name, mpjpe, angle))
+        if path == files[0]:
+            _export_to_every_preset(res.motion, tmp_path)
     print(results)
     assert max(r[1] for r in results) < 20.0
     assert max(r[2] for r in results) < 13.0  # twist of spine, collars and wrists is barely observed
+
+
+def _export_to_every_preset(motion: BodyMotion, folder) -> None:
+    """A fitted CMU motion exported to every rig preset as BVH reads back with every frame finite and the
+    same length."""
+    from mocap.export.export import export_motion
+    from mocap.export.rigs import list_rigs
+    from mocap.io.bvh import forward_kinematics, read_bvh
+
+    for rig in list_rigs():
+        path = export_motion(motion, folder / f"cmu_{rig}.bvh", "bvh", rig)
+        back = read_bvh(path)
+        assert back.n_frames == motion.n_frames
+        xyz = forward_kinematics(back)
+        assert xyz.shape[0] == motion.n_frames and np.isfinite(xyz).all(), rig
