@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,57 @@ def from_dict(klass: type, data: dict[str, Any], *, source: str | Path | None = 
         if key not in fields:
             raise InputError(f"unknown setting [{where}] {key!r}" if where else f"unknown setting {key!r}",
                              path=source, fix=f"valid settings are: {', '.join(sorted(fields))}")
+        name = f"{where}.{key}" if where else key
         sub = hints.get(key)
         if dataclasses.is_dataclass(sub) and isinstance(value, dict):
-            value = from_dict(sub, value, source=source, where=f"{where}.{key}" if where else key)
+            value = from_dict(sub, value, source=source, where=name)
+        else:
+            value = _checked(value, sub, name, source)
         kwargs[key] = value
     try:
         return klass(**kwargs)
     except (TypeError, ValueError) as exc:
         raise InputError(f"invalid [{where}] settings: {exc}", path=source,
                          fix="check the setting names and types") from exc
+
+
+def _checked(value: Any, hint: Any, name: str, source: str | Path | None) -> Any:
+    """``value`` as the type ``hint`` asks for (an int where a float is due becomes a float, a list where a
+    tuple is due a tuple); another type raises ``InputError``. Hints not listed here pass through."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arm in args:
+            try:
+                return _checked(value, arm, name, source)
+            except InputError:
+                pass
+        expected = " or ".join(_describe(a) for a in args if a is not type(None))
+    elif origin is typing.Literal:
+        if value in args:
+            return value
+        expected = "one of " + ", ".join(repr(a) for a in args)
+    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if isinstance(value, (list, tuple)):
+            return tuple(_checked(v, args[0], f"{name}[{i}]", source) for i, v in enumerate(value))
+        expected = "a list of " + {str: "strings", int: "integers", float: "numbers"}.get(args[0], str(args[0]))
+    elif hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    elif hint in (bool, int, str) or dataclasses.is_dataclass(hint):
+        if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+            return value
+        expected = _describe(hint)
+    else:
+        return value
+    table, _, key = name.rpartition(".")
+    raise InputError(f"setting {f'[{table}] ' if table else ''}{key} must be {expected}, not {value!r}",
+                     path=source, fix=f"set {key} to {expected}")
+
+
+def _describe(hint: Any) -> str:
+    if dataclasses.is_dataclass(hint):
+        return "a table"
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "absent"}
+    return names.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 def to_dict(config: Any) -> dict[str, Any]:
