@@ -187,6 +187,8 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
         lambda: calibrate_session(session, config.calibration, accept=accept,
                                   progress=(lambda s, c, d, t: progress(s, c, d, t)) if progress else None)))
 
+    if config.until in ("fit", "export", "report"):
+        _prewarm_imports(config)
     for name in names:
         if config.until == "calibrate":
             break
@@ -206,6 +208,25 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
         runs.append(StageRun("report", None, "ran", time.perf_counter() - t0,
                              (session.output_dir / "index.html",)))
     return runs
+
+
+def _prewarm_imports(config: RunConfig) -> None:
+    """Import the later stages' heavy libraries (torch, scipy.signal, matplotlib) in a background thread
+    while detection's worker processes run, so that their one-off import time (2-3 s) overlaps the
+    detection wait. (Not bpy: it crashes when first imported outside the main thread.)"""
+    import importlib
+    import threading
+
+    modules = ["torch", "scipy.signal", "matplotlib.figure", "matplotlib.backends.backend_agg", "PIL.Image"]
+
+    def work():
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the stage that needs it reports the problem itself
+                log.debug("prewarm import of %s failed", name, exc_info=True)
+
+    threading.Thread(target=work, name="mocap-prewarm", daemon=True).start()
 
 
 def _take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
