@@ -205,3 +205,36 @@ def _export_to_every_preset(motion: BodyMotion, folder) -> None:
         assert back.n_frames == motion.n_frames
         xyz = forward_kinematics(back)
         assert xyz.shape[0] == motion.n_frames and np.isfinite(xyz).all(), rig
+
+
+def test_fingers_are_fitted_from_holistic_hands(model):
+    """Holistic keypoints (body + 21 points per hand): finger rotations are fitted and the fingers land
+    where the truth has them."""
+    names = get_keypoint_set("holistic").joint_names
+    specs = keypoint_markers(names, model)
+    pose = np.zeros((12, 55, 3))
+    c = make_motion("arm_raises", model, BETAS, fps=30)
+    pose[:] = c.pose[:12]
+    curl = np.linspace(0.0, 1.0, 12)[:, None]
+    for j in range(25, 55):                                   # curl every finger segment about its axis
+        pose[:, j, 2] = curl[:, 0] * (0.6 if j < 40 else -0.6)
+    verts, joints = lbs.pose_vertices(model, BETAS, pose, c.transl[:12])
+    from mocap.body.skeleton import JOINT_NAMES
+
+    cols = []
+    for spec in specs.values():
+        if isinstance(spec, str):
+            cols.append(joints[:, JOINT_NAMES.index(spec)])
+        elif isinstance(spec, (int, np.integer)):
+            cols.append(verts[:, int(spec)])
+        else:
+            cols.append(np.einsum("v,fvc->fc", spec, verts))
+    xyz = np.full((12, len(names), 3), np.nan)
+    xyz[:, [names.index(n) for n in specs]] = np.stack(cols, 1)
+    res = fit_points(xyz, names, 30.0)
+    assert res.motion.has_hands
+    fitted = res.motion.joint_positions()
+    finger_err = np.linalg.norm(fitted[:, 25:55] - joints[:, 25:55], axis=-1).mean() * 1000
+    assert finger_err < 8.0
+    flat = fit_points(xyz, names, 30.0, FitConfig(fit_hands="no")).motion.joint_positions()
+    assert np.linalg.norm(flat[:, 25:55] - joints[:, 25:55], axis=-1).mean() * 1000 > 2 * finger_err
