@@ -235,6 +235,7 @@ def test_fingers_are_fitted_from_holistic_hands(model):
     assert res.motion.has_hands
     fitted = res.motion.joint_positions()
     finger_err = np.linalg.norm(fitted[:, 25:55] - joints[:, 25:55], axis=-1).mean() * 1000
+    print(f"finger joints: {finger_err:.1f} mm")
     assert finger_err < 8.0
     flat = fit_points(xyz, names, 30.0, FitConfig(fit_hands="no")).motion.joint_positions()
     assert np.linalg.norm(flat[:, 25:55] - joints[:, 25:55], axis=-1).mean() * 1000 > 2 * finger_err
