@@ -95,7 +95,11 @@ class RunConfig:
                     data[table] = {**data[table], **values}
                 else:
                     data[table] = values
-        return from_dict(cls, data, source=path or session.file)
+        config = from_dict(cls, data, source=path or session.file)
+        if config.until not in STAGES:
+            raise InputError(f"setting until = {config.until!r} is not a stage", path=path or session.file,
+                             fix=f"use one of: {', '.join(STAGES)}")
+        return config
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
                          fix=f"use one of: {', '.join(STAGES)}")
     names = list(takes) if takes else [t.name for t in session.takes]
     for name in names:
-        session.take(name)  # unknown take: a clear error before any work
+        _check_take_videos(session, name)  # unknown take or missing videos: a clear error before any work
     try:
         session.output_dir.mkdir(parents=True, exist_ok=True)
         write_toml(session.output_dir / "run_config.toml", to_dict(config))
@@ -208,6 +212,18 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
         runs.append(StageRun("report", None, "ran", time.perf_counter() - t0,
                              (session.output_dir / "index.html",)))
     return runs
+
+
+def _check_take_videos(session: Session, name: str) -> None:
+    """Every camera's video of a take exists (a file, a folder of images, or a glob that matches)."""
+    import glob
+
+    take = session.take(name)
+    for camera, video in zip(session.camera_names, take.videos):
+        pattern = any(c in str(video) for c in "*?[")
+        if not (Path(video).exists() if not pattern else glob.glob(str(video))):
+            raise InputError(f"take {name!r}: camera {camera!r} has no video", path=video,
+                             fix=f"put the video there, or fix the take's `videos` in {session.file}")
 
 
 def _prewarm_imports(config: RunConfig) -> None:

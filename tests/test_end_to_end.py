@@ -104,17 +104,18 @@ def _with_reference_calibration(reference, output_dir):
 
 def test_missing_take_videos(reference, tmp_path):
     missing = tuple(tmp_path / "takes" / "walk" / f"{cam}.mp4" for cam in reference.camera_names)
-    session = studio4(_with_reference_calibration(reference, tmp_path / "output"), takes=(Take("walk", missing),))
-    with pytest.raises(MocapError, match="not found") as info:
+    session = studio4(tmp_path / "output", takes=(Take("walk", missing),))
+    with pytest.raises(MocapError, match="has no video") as info:
         run_session(session)
     assert "cam0.mp4" in str(info.value) and "session.toml" in str(info.value)
+    assert not (tmp_path / "output" / "calibration").exists()  # checked before any work
 
 
 def test_one_camera_video_missing(reference, tmp_path):
     videos = list(Session.load(STUDIO4).take(TAKE).videos)
     videos[2] = tmp_path / "takes" / TAKE / "cam2.mp4"
     session = studio4(_with_reference_calibration(reference, tmp_path / "output"), takes=(Take(TAKE, tuple(videos)),))
-    with pytest.raises(MocapError, match="not found") as info:
+    with pytest.raises(MocapError, match="camera 'cam2' has no video") as info:
         run_session(session)
     assert str(videos[2]) in str(info.value)
 
