@@ -132,8 +132,11 @@ def file_digest(path: Path) -> str:
 
 
 def stage_key(stage: str, settings: Any, inputs: Sequence[Path]) -> str:
-    """Hash of a stage's name, settings and input contents."""
-    blob = json.dumps({"stage": stage, "settings": settings, "inputs": [file_digest(p) for p in inputs]},
+    """Hash of a stage's name, settings, input contents and the mocap version (an upgrade reruns stages)."""
+    from mocap import __version__
+
+    blob = json.dumps({"stage": stage, "version": __version__, "settings": settings,
+                       "inputs": [file_digest(p) for p in inputs]},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
