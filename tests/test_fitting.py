@@ -239,3 +239,22 @@ def test_fingers_are_fitted_from_holistic_hands(model):
     assert finger_err < 8.0
     flat = fit_points(xyz, names, 30.0, FitConfig(fit_hands="no")).motion.joint_positions()
     assert np.linalg.norm(flat[:, 25:55] - joints[:, 25:55], axis=-1).mean() * 1000 > 2 * finger_err
+
+
+def test_licensed_smplx_path_works_with_a_file_in_its_format(clip, tmp_path, monkeypatch):
+    """The licensed-model code path, on a stand-in in the same layout (the open model copied to where the
+    SMPL-X download puts SMPLX_NEUTRAL.npz)."""
+    import shutil
+
+    from mocap.bodymodels import OPEN_MODEL_PATH
+
+    truth, joints, landmarks = clip
+    (tmp_path / "smplx").mkdir()
+    shutil.copy(OPEN_MODEL_PATH, tmp_path / "smplx" / "SMPLX_NEUTRAL.npz")
+    monkeypatch.setenv("MOCAP_SMPLX_PATH", str(tmp_path))
+    res = fit_points(landmarks[:10], BLAZE, 30.0, FitConfig(model="smplx"))
+    assert res.motion.model == "smplx"
+    assert np.nanmean(res.motion.fit_error_mm) < 3.0
+    monkeypatch.setenv("MOCAP_SMPLX_PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(InputError, match="smpl-x.is.tue.mpg.de"):
+        fit_points(landmarks[:10], BLAZE, 30.0, FitConfig(model="smplx"))
