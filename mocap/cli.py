@@ -392,6 +392,8 @@ def export(
     up: str = typer.Option("Y", help="Up axis of BVH/TRC files: Y or Z."),
     units: str = typer.Option("m", help="Units of BVH (m, cm, mm) and TRC (m, mm) files."),
     foot_locking: bool = typer.Option(True, help="Pin planted feet when retargeting onto a rig."),
+    mesh_opt: bool = typer.Option(True, "--mesh/--no-mesh", help="FBX/GLB of the SMPL-X skeleton: include the "
+                                  "skinned body mesh."),
 ):
     """Export a take's body motion for animation software, optionally retargeted onto a rig."""
     from mocap.body.motion import BodyMotion
@@ -400,8 +402,17 @@ def export(
     _setup_logging(False)
     npz, take = resolve_input(source)
     target = out or default_export_path(npz, take, fmt, rig)
-    path = export_motion(BodyMotion.load(npz), target, fmt, rig, up=up, units=units, foot_locking=foot_locking)
-    _console().print(f"wrote {path}")
+    motion = BodyMotion.load(npz)
+    mesh = None
+    if mesh_opt and fmt in ("fbx", "glb") and rig in (None, "smplx"):
+        from mocap.export.mesh import body_mesh
+
+        try:
+            mesh = body_mesh(motion, "open" if motion.model == "open_smplx" else "smplx")
+        except MocapError as exc:  # licensed model not installed: the skeleton alone is still useful
+            _console(True).print(f"no body mesh in the file: {exc}")
+    path = export_motion(motion, target, fmt, rig, up=up, units=units, foot_locking=foot_locking, mesh=mesh)
+    _console().print(f"wrote {path}" + (" (with the skinned body mesh)" if mesh is not None else ""))
 
 
 @board_app.command("list")
