@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/mocap demo
 
+# The full suite: what CI runs (.ci/run).
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --durations=10 tests
+
+# The inner loop: everything but the tests marked slow (real footage, whole pipeline runs), under a minute.
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m "not slow" tests
 
 bench: $(STAMP)
 	$(PY) bench/calibration.py

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.geometry import axis_angle_to_matrix
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -48,7 +50,7 @@ from mocap.calibration.pipeline import calibrate_session  # noqa: E402
 from mocap.calibration.quality import square_length_errors  # noqa: E402
 from mocap.camera import CameraRig  # noqa: E402
 from mocap.session import Session  # noqa: E402
-from mocap.triangulation import triangulate_dlt  # noqa: E402
+from mocap.multiview import triangulate_dlt  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 CALISCOPE = DATA / "caliscope" / "charuco_calibration"
@@ -263,7 +265,6 @@ def bundle_problem(n_boards: int, seed: int = 0):
     """4 cameras, ``n_boards`` board poses, 0.3 px noise, 1 % outliers, perturbed starting values."""
     from mocap.calibration.bundle import BundleState, Observations
     from mocap.camera import Camera, look_at
-    from mocap.geometry import rodrigues_to_matrix
 
     rng = np.random.default_rng(seed)
     board = load_board("charuco_7x5_a1")
@@ -274,9 +275,9 @@ def bundle_problem(n_boards: int, seed: int = 0):
         cams.append(Camera(f"c{k}", (1280, 720), [[1000, 0, 640], [0, 1000, 360], [0, 0, 1]],
                            [-0.2, 0.05, 0.001, -0.001, 0.0], R, t))
     yaw = rng.uniform(0, 2 * np.pi, n_boards)
-    upright = rodrigues_to_matrix(np.array([-np.pi / 2, 0.0, 0.0]))  # face towards -y, standing up
-    bR = (rodrigues_to_matrix(np.stack([np.zeros(n_boards), np.zeros(n_boards), yaw], 1)) @ upright
-          @ rodrigues_to_matrix(rng.normal(0, 0.3, (n_boards, 3))))
+    upright = axis_angle_to_matrix(np.array([-np.pi / 2, 0.0, 0.0]))  # face towards -y, standing up
+    bR = (axis_angle_to_matrix(np.stack([np.zeros(n_boards), np.zeros(n_boards), yaw], 1)) @ upright
+          @ axis_angle_to_matrix(rng.normal(0, 0.3, (n_boards, 3))))
     bt = rng.normal([0, 0, 1], 0.4, (n_boards, 3))
     X = np.einsum("bij,nj->bni", bR, board.corners_3d) + bt[:, None]
     rows = []
@@ -294,9 +295,9 @@ def bundle_problem(n_boards: int, seed: int = 0):
     init = BundleState(
         K=np.stack([c.K * [[1.02, 1, 1.003], [1, 1.02, 1.003], [1, 1, 1]] for c in cams]),
         dist=[c.dist * 0.5 for c in cams],
-        R=np.stack([c.R @ rodrigues_to_matrix(rng.normal(0, 0.01 * (k > 0), 3)) for k, c in enumerate(cams)]),
+        R=np.stack([c.R @ axis_angle_to_matrix(rng.normal(0, 0.01 * (k > 0), 3)) for k, c in enumerate(cams)]),
         t=np.stack([c.t + rng.normal(0, 0.02 * (k > 0), 3) for k, c in enumerate(cams)]),
-        board_R=bR @ rodrigues_to_matrix(rng.normal(0, 0.02, (n_boards, 3))), board_t=bt + rng.normal(0, 0.02, bt.shape),
+        board_R=bR @ axis_angle_to_matrix(rng.normal(0, 0.02, (n_boards, 3))), board_t=bt + rng.normal(0, 0.02, bt.shape),
         models=("pinhole",) * 4)
     return init, obs, board.corners_3d, cams, ~bad
 
@@ -361,9 +362,8 @@ def bench_bundle() -> None:
 
         r = _residuals(c, b, init.models, init.K[:, 0, 1], obs, obj)
         err = np.linalg.norm(r[good], axis=1)
-        from mocap.geometry import rodrigues_to_matrix
 
-        Rs = rodrigues_to_matrix(c[:, :3])
+        Rs = axis_angle_to_matrix(c[:, :3])
         rot = max(rotation_angle_deg(Rs[k], cam.R) for k, cam in enumerate(truth))
         rows.append([f"scipy trf (sparse), {n_boards} board poses", f"{t_ref:.2f}", f"{np.sqrt(np.mean(err ** 2)):.3f}",
                      f"{rot:.3f}"])

@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mocap.detection import DetectionConfig, detect_video, detect_views  # noqa: E402
+from mocap.keypoints2d.stage import DetectionConfig, detect_camera, detect_views  # noqa: E402
 
 VIDEOS = [REPO.parent / "shared" / "data" / "pose2sim_multiperson" / "videos" / f"cam0{k}.mp4" for k in range(1, 5)]
 
@@ -67,9 +67,9 @@ def main() -> int:
         for size in ((640, 480), (1280, 720)):
             clips = make_clips(Path(tmp), size, args.frames)
             cfg = DetectionConfig()
-            detect_video(clips[0], cfg)  # warm-up: model load
+            detect_camera(clips[0], cfg)  # warm-up: model load
             t0 = time.perf_counter()
-            xy, *_ = detect_video(clips[0], cfg)
+            xy, *_ = detect_camera(clips[0], cfg)
             one = args.frames / (time.perf_counter() - t0)
             rate = np.isfinite(xy[:, :, 0]).any(axis=1).mean()
             wall = {}

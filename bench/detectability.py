@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/detectability.py [--session sample_sessions/studio4] [--take demo]
 
-Detects BlazePose (full, bundled, video mode, via ``mocap.detection``) in every camera of the take and
+Detects BlazePose (full, bundled, video mode, via ``mocap.keypoints2d.stage``) in every camera of the take and
 compares each landmark with the true BlazePose-comparable surface landmark of the body model projected
 through the true cameras (``ground_truth/``). Goal: person found in >= 95 % of frames, median error of
 the body joints <= 5 px at 640x480. Landmarks BlazePose itself marks as unsure (visibility < 0.5,
@@ -24,9 +24,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mocap.detection import DetectionConfig, detect_views  # noqa: E402
+from mocap.evaluation.ground_truth import load_ground_truth  # noqa: E402
+from mocap.keypoints2d.stage import DetectionConfig, detect_views  # noqa: E402
 from mocap.session import Session  # noqa: E402
-from mocap.synth.ground_truth import load_ground_truth  # noqa: E402
 
 BODY = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
         "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")

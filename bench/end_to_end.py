@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mocap.errors import InputError  # noqa: E402
-from mocap.run import STAGES, run_session  # noqa: E402
+from mocap.evaluation.ground_truth import evaluate_take  # noqa: E402
+from mocap.pipeline import STAGES, run_session  # noqa: E402
 from mocap.session import Session  # noqa: E402
-from mocap.synth.ground_truth import evaluate_take  # noqa: E402
 
 GOAL = 1.3
 """Target: processing time of a take at most this many times its detection time."""

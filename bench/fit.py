@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -39,7 +41,7 @@ from mocap.body import lbs, skeleton  # noqa: E402
 from mocap.body.motion import BodyMotion  # noqa: E402
 from mocap.fitting.fit import FitConfig  # noqa: E402
 from mocap.fitting.stage import fit_points, keypoint_weights, load_body_model  # noqa: E402
-from mocap.keypoint_sets import get_keypoint_set  # noqa: E402
+from mocap.keypoints2d.sets import get_keypoint_set  # noqa: E402
 from mocap.synth.motions import make_motion  # noqa: E402
 
 BLAZE = get_keypoint_set("blazepose33").joint_names
@@ -58,7 +60,7 @@ GOAL_FPS, GOAL_RESIDUAL_MM = 60.0, 20.0
 
 def _heading(root_aa: np.ndarray) -> float:
     """Heading (radians about world Z) of the body's forward axis (model +Z) for a root axis-angle."""
-    fwd = skeleton.axis_angle_to_matrix(root_aa) @ np.array([0.0, 0.0, 1.0])
+    fwd = axis_angle_to_matrix(root_aa) @ np.array([0.0, 0.0, 1.0])
     return float(np.arctan2(fwd[1], fwd[0]))
 
 
@@ -68,12 +70,12 @@ def _continue_from(pose: np.ndarray, transl: np.ndarray, pelvis0: np.ndarray, pr
     if prev_pose is None:
         return pose, transl
     yaw = _heading(prev_pose[-1, 0]) - _heading(pose[0, 0])
-    Rz = skeleton.axis_angle_to_matrix(np.array([0.0, 0.0, yaw]))
+    Rz = axis_angle_to_matrix(np.array([0.0, 0.0, yaw]))
     pelvis = transl + pelvis0                                  # world pelvis, (F, 3)
     start, end = pelvis[0], prev_transl[-1] + pelvis0
     pelvis = (pelvis - start) @ Rz.T + np.r_[end[:2], start[2]]
     pose = pose.copy()
-    pose[:, 0] = skeleton.matrix_to_axis_angle(Rz @ skeleton.axis_angle_to_matrix(pose[:, 0]))
+    pose[:, 0] = matrix_to_axis_angle(Rz @ axis_angle_to_matrix(pose[:, 0]))
     return pose, pelvis - pelvis0
 
 
@@ -183,7 +185,7 @@ def run_baseline(model, targets: np.ndarray, device: str, adam_steps: int, lbfgs
     y = T(np.nan_to_num(targets))
     pelvis_rest = np.asarray(model["J_regressor"], float)[0] @ np.asarray(model["v_template"], float)
     params = {
-        "global_orient": T(np.tile(skeleton.matrix_to_axis_angle(MODEL_TO_WORLD), (F, 1))),
+        "global_orient": T(np.tile(matrix_to_axis_angle(MODEL_TO_WORLD), (F, 1))),
         "body_pose": torch.zeros((F, 63), device=device),
         "transl": T(baseline_start(targets, pelvis_rest)),
         "betas": torch.zeros((F, 10), device=device),

@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mocap.camera import Camera, CameraRig, look_at  # noqa: E402
-from mocap.keypoints import Keypoints2D  # noqa: E402
-from mocap.smoothing import SmoothConfig, smooth  # noqa: E402
+from mocap.keypoints2d.keypoints import Keypoints2D  # noqa: E402
+from mocap.smoothing.filters import SmoothConfig, smooth  # noqa: E402
 from mocap.triangulation.robust import TriangulateConfig, triangulate_keypoints, triangulate_views  # noqa: E402
 
 BVH_DIR = REPO.parent / "shared" / "data" / "bvh"

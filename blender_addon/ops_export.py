@@ -39,7 +39,7 @@ def export_armature(context, obj, filepath: str | Path, *, fmt: str | None = Non
         path = write_scene_file(filepath, "fbx", objects=objects, preset_axes=preset)
     elif fmt == "bvh":
         from ._vendor.mocap.export.blender_scene import read_armature_animation
-        from ._vendor.mocap.io.bvh import write_bvh
+        from ._vendor.mocap.export.bvh import write_bvh
 
         scene = context.scene
         anim = read_armature_animation(obj, scene.frame_start, scene.frame_end)

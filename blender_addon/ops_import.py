@@ -24,11 +24,13 @@ def find_session_files(take_path: str | Path) -> dict[str, Path | None]:
     ``<output>/takes/<take>/body_motion.npz`` has its points beside it and the rig in
     ``<output>/calibration/camera_rig.toml``.
     """
+    from ._vendor.mocap.layout import CalibrationLayout, OutputLayout, TakeLayout
+
     take = Path(take_path)
-    points = take.with_name("points3d.npz")
-    rig = next((p for p in (take.parent.parent.parent / "calibration" / "camera_rig.toml",
-                            take.with_name("camera_rig.toml")) if p.is_file()), None)
-    return {"rig": rig, "points": points if points.is_file() else None}
+    files = TakeLayout(take.parent, take.parent.name)
+    beside = CalibrationLayout(take.parent).rig  # a rig copied next to the take
+    rig = next((p for p in (OutputLayout(take.parent.parent.parent).calibration.rig, beside) if p.is_file()), None)
+    return {"rig": rig, "points": files.points3d if files.points3d.is_file() else None}
 
 
 def import_take(context, filepath: str | Path, *, rig_path: str | Path | None = None,
@@ -51,9 +53,9 @@ def import_take(context, filepath: str | Path, *, rig_path: str | Path | None = 
     Raises:
         MocapError (vendored) for unreadable or wrong files.
     """
+    from ._vendor.mocap.body.animation import from_body_motion
     from ._vendor.mocap.body.motion import BodyMotion
     from ._vendor.mocap.export import blender_scene
-    from ._vendor.mocap.export.animation import from_body_motion
 
     filepath = Path(filepath)
     motion = BodyMotion.load(filepath)
@@ -93,7 +95,7 @@ def _new_collection(context, name: str):
 def _body_mesh(motion, anim, report=print):
     """The open body model shaped by the take's betas when it is shipped, else a bone-shape stand-in."""
     from ._vendor.mocap.export import blender_scene, bone_frames
-    from ._vendor.mocap.export.animation import Y_UP_TO_Z_UP
+    from ._vendor.mocap.geometry import Y_UP_TO_Z_UP
 
     found = _open_model()
     if found is not None and motion.model == "open_smplx":

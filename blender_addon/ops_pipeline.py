@@ -96,12 +96,16 @@ class PipelineJob:
 
 def find_results(session: str | Path) -> dict[str, Path | None]:
     """The newest ``body_motion.npz`` and ``points3d.npz`` under a session folder, and its camera rig."""
+    from ._vendor.mocap.layout import CalibrationLayout, TakeLayout
+
     session = Path(session)
+    names = TakeLayout(Path("take"), "take")
 
     def newest(pattern: str) -> Path | None:
         found = [p for p in session.rglob(pattern) if p.is_file()]
         return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
-    rigs = [p for p in session.rglob("camera_rig.toml") if p.parent.name == "calibration"]
-    return {"take": newest("body_motion.npz"), "points": newest("points3d.npz"),
+    rig_name = CalibrationLayout(Path("calibration")).rig
+    rigs = [p for p in session.rglob(rig_name.name) if p.parent.name == rig_name.parent.name]
+    return {"take": newest(names.body_motion.name), "points": newest(names.points3d.name),
             "rig": max(rigs, key=lambda p: p.stat().st_mtime) if rigs else None}

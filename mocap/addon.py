@@ -3,7 +3,7 @@
 Blender has its own Python with numpy but none of our dependencies, and the add-on must not pip-install
 anything. So the zip holds ``blender_addon/*`` at its root plus copies of the pure-numpy mocap modules under
 ``_vendor/mocap/...`` (their ``mocap.`` imports rewritten to relative ones, so the copy works whatever
-package name Blender gives the extension), the rig presets under ``_vendor/rigs/`` and the open body model
+package name Blender gives the extension), the rig presets under ``_vendor/mocap/data/rigs/`` and the open body model
 when it is present. The build checks every shipped module's imports: only the standard library, numpy,
 Blender's own modules and other shipped modules; anything else fails the build with the offending line.
 """
@@ -25,13 +25,14 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_ROOT = Path(__file__).resolve().parent
 ADDON_SOURCE = REPO_ROOT / "blender_addon"
-RIGS_SOURCE = REPO_ROOT / "rigs"
+RIGS_SOURCE = PACKAGE_ROOT / "data" / "rigs"
 VENDOR = "_vendor"
 
 #: The modules the add-on uses; what they import from mocap is shipped too.
 SEED_MODULES = (
-    "mocap.body.motion", "mocap.export.animation", "mocap.export.bone_frames", "mocap.export.blender_scene",
-    "mocap.export.blender_export", "mocap.export.retarget", "mocap.export.rigs", "mocap.io.bvh", "mocap.camera",
+    "mocap.body.motion", "mocap.body.animation", "mocap.export.bone_frames", "mocap.export.blender_scene",
+    "mocap.export.blender_export", "mocap.export.retarget", "mocap.export.rigs", "mocap.export.bvh", "mocap.camera",
+    "mocap.layout",
 )
 #: Shipped only with the open body model (for the skinned body mesh).
 BODY_MODEL_MODULES = ("mocap.body.lbs", "mocap.bodymodels")
@@ -42,7 +43,6 @@ BLENDER_MODULES = frozenset({"bpy", "bpy_extras", "mathutils", "addon_utils", "b
 #: Imports inside functions that the add-on never reaches; ``{module: {import: why}}``.
 LAZY_ALLOWED = {
     "mocap.camera": {"cv2": "only Camera.undistort_points"},
-    "mocap.geometry": {"cv2": "only matrix_to_rodrigues (Camera.rvec)"},
     "mocap.io.tomlio": {"tomli_w": "only writing TOML (CameraRig.save)"},
     "mocap.bodymodels": {"smplx": "only create_smplx (the fitting stage)", "torch": "only create_smplx"},
 }
@@ -161,8 +161,9 @@ def rewrite_imports(source: str, name: str, is_package: bool = False) -> str:
 def addon_files(with_body_model: bool | None = None) -> dict[str, bytes]:
     """``{path in the zip: content}`` of the add-on."""
     if not (ADDON_SOURCE / "blender_manifest.toml").is_file():
-        raise AddonBuildError("blender_addon/blender_manifest.toml is missing", path=ADDON_SOURCE,
-                              fix="run from a source checkout of mocap")
+        raise AddonBuildError("blender_addon/blender_manifest.toml is missing: the add-on's sources ship with the "
+                              "source repository, not the wheel", path=ADDON_SOURCE,
+                              fix="clone the mocap repository and run `mocap addon build` there")
     folder = PACKAGE_ROOT / BODY_MODEL_DIR
     model_files = sorted(p for p in folder.glob("*") if p.is_file() and p.suffix not in (".py", ".pyc")) \
         if folder.is_dir() else []
@@ -184,7 +185,7 @@ def addon_files(with_body_model: bool | None = None) -> dict[str, bytes]:
     files[f"{VENDOR}/__init__.py"] = b'"""mocap modules copied in by `mocap addon build`."""\n'
     for p in sorted(RIGS_SOURCE.glob("*")) if RIGS_SOURCE.is_dir() else []:
         if p.is_file():
-            files[f"{VENDOR}/rigs/{p.name}"] = p.read_bytes()
+            files[f"{VENDOR}/mocap/data/rigs/{p.name}"] = p.read_bytes()
     if with_body_model:
         for p in model_files:
             files[f"{VENDOR}/mocap/{p.relative_to(PACKAGE_ROOT).as_posix()}"] = p.read_bytes()

@@ -5,7 +5,10 @@ Each stage is also callable on arrays; see the functions each of these wraps.
 >>> import mocap
 >>> runs = mocap.run("sample_sessions/studio4", output_dir="out/api")       # every stage, cached
 >>> motion = mocap.load_body_motion("out/api/takes/demo/body_motion.npz")
->>> mocap.export(motion, "walk_mixamo.fbx", rig="mixamo")
+>>> mocap.export_motion(motion, "walk_mixamo.fbx", rig="mixamo")
+
+(``export_motion`` and ``write_report`` are not called ``export`` and ``report``: those are the names of the
+``mocap.export`` and ``mocap.report`` packages, which would replace such functions on import.)
 """
 from __future__ import annotations
 
@@ -27,11 +30,11 @@ def run(session, config=None, *, takes: Sequence[str] | None = None, output_dir=
 
     Args:
         session: a session folder (with ``session.toml``) or a `mocap.session.Session`.
-        config: a `mocap.run.RunConfig`, a path to a run-config TOML, or None (defaults + session.toml).
+        config: a `mocap.pipeline.RunConfig`, a path to a run-config TOML, or None (defaults + session.toml).
     Returns:
-        the list of `mocap.run.StageRun` (what ran, what was reused, outputs).
+        the list of `mocap.pipeline.StageRun` (what ran, what was reused, outputs).
     """
-    from mocap.run import RunConfig, run_session
+    from mocap.pipeline import RunConfig, run_session
 
     s = _session(session, output_dir)
     if config is None or isinstance(config, (str, Path)):
@@ -48,18 +51,23 @@ def calibrate(session, config=None, *, output_dir=None, accept: bool = False):
 
 
 def detect(session, take: str, config=None, *, output_dir=None):
-    """``mocap detect`` -> `Keypoints2D`; on frames: `mocap.detection.detect_video`."""
-    from mocap.detection import DetectionConfig, detect_take
+    """``mocap detect`` -> `Keypoints2D`; on frames: `mocap.keypoints2d.stage.detect_camera`."""
+    from mocap.keypoints2d.stage import DetectionConfig, detect_take
 
     return detect_take(_session(session, output_dir), take, config or DetectionConfig())
 
 
-def triangulate(session, take: str, *, output_dir=None, **kwargs):
-    """``mocap triangulate`` -> raw and smoothed `Points3D`; on arrays:
-    `mocap.triangulation.stage.triangulate_and_smooth(rig, keypoints)`."""
+def triangulate(session, take: str, config=None, smoothing=None, *, output_dir=None):
+    """``mocap triangulate`` -> raw and smoothed `Points3D` (`TriangulationResult`); on arrays:
+    `mocap.smoothing.stage.triangulate_and_smooth(rig, keypoints)`."""
+    from mocap.smoothing.filters import SmoothConfig
+    from mocap.smoothing.stage import smooth_take
+    from mocap.triangulation.robust import TriangulateConfig
     from mocap.triangulation.stage import triangulate_take
 
-    return triangulate_take(_session(session, output_dir), take, **kwargs)
+    s = _session(session, output_dir)
+    triangulate_take(s, take, config=config or TriangulateConfig())
+    return smooth_take(s, take, smoothing or SmoothConfig())
 
 
 def fit(session, take: str, config=None, *, output_dir=None):
@@ -78,17 +86,18 @@ def load_body_motion(path):
     return BodyMotion.load(path)
 
 
-def export(motion, path, fmt: str | None = None, *, rig: str | None = None, **kwargs) -> Path:
-    """``mocap export``: ``fmt`` defaults to the file suffix (bvh, fbx, glb, trc; .npz = amass)."""
-    from mocap.export.export import export_motion
+def export_motion(motion, path, fmt: str | None = None, *, rig: str | None = None, **kwargs) -> Path:
+    """``mocap export``: ``motion`` a `BodyMotion` or a ``body_motion.npz``; ``fmt`` defaults to the file
+    suffix (bvh, fbx, glb, trc; .npz = amass); ``rig`` a preset name or rig .toml."""
+    from mocap.body.motion import BodyMotion
+    from mocap.export.export import export_motion as write
 
-    if not hasattr(motion, "full_pose"):
+    if not isinstance(motion, BodyMotion):
         motion = load_body_motion(motion)
-    fmt = fmt or {".npz": "amass"}.get(Path(path).suffix.lower(), Path(path).suffix.lower().lstrip("."))
-    return export_motion(motion, path, fmt, rig, **kwargs)
+    return write(motion, path, fmt, rig, **kwargs)
 
 
-def report(session, take: str | None = None, *, output_dir=None) -> Path:
+def write_report(session, take: str | None = None, *, output_dir=None) -> Path:
     """``mocap report``: one take's ``report.html``, or the session's ``index.html`` (all takes)."""
     from mocap.report import build_session_report, build_take_report
 

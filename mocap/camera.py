@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mocap.errors import InputError
-from mocap.geometry import matrix_to_rodrigues, rodrigues_to_matrix
+from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
 CameraModel = Literal["pinhole", "fisheye"]
 CAMERA_MODELS = ("pinhole", "fisheye")
@@ -138,7 +138,7 @@ class Camera:
     @property
     def rvec(self) -> np.ndarray:
         """World-to-camera rotation as an axis-angle vector ``(3,)``."""
-        return matrix_to_rodrigues(self.R)
+        return matrix_to_axis_angle(self.R)
 
     @property
     def P(self) -> np.ndarray:
@@ -340,5 +340,5 @@ __all__ = [
     "distort_normalized",
     "project_camera_points",
     "look_at",
-    "rodrigues_to_matrix",
+    "axis_angle_to_matrix",
 ]

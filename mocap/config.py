@@ -87,3 +87,26 @@ def to_dict(config: Any) -> dict[str, Any]:
         return v
 
     return clean(dataclasses.asdict(config))
+
+
+def field_docs(klass: type) -> dict[str, str]:
+    """The docstring under each field of a dataclass (``name: type = default`` then ``\"\"\"doc\"\"\"``), by
+    field name, from the class's source (and its bases'); fields without one are left out."""
+    import ast
+    import inspect
+    import textwrap
+
+    docs: dict[str, str] = {}
+    for cls in reversed(klass.__mro__):
+        if not dataclasses.is_dataclass(cls):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for node, nxt in zip(body, body[1:]):
+            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and isinstance(nxt, ast.Expr)
+                    and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
+                docs[node.target.id] = " ".join(inspect.cleandoc(nxt.value.value).split())
+    return docs

@@ -43,9 +43,9 @@ from typing import Any
 
 from mocap.errors import InputError
 from mocap.io.tomlio import read_toml
+from mocap.layout import SESSION_FILE, GroundTruthLayout, OutputLayout
 
 SESSION_SCHEMA_VERSION = 1
-SESSION_FILE = "session.toml"
 DEFAULT_TAKE_VIDEOS = "takes/{take}/{camera}.mp4"
 DEFAULT_CALIBRATION_VIDEOS = "calibration/{camera}.mp4"
 
@@ -91,12 +91,14 @@ class Session:
         return [c.name for c in self.cameras]
 
     @property
-    def calibration_dir(self) -> Path:
-        return self.output_dir / "calibration"
+    def layout(self) -> OutputLayout:
+        """Every output file of the session (:class:`mocap.layout.OutputLayout`)."""
+        return OutputLayout(self.output_dir)
 
     @property
-    def rig_path(self) -> Path:
-        return self.calibration_dir / "camera_rig.toml"
+    def ground_truth(self) -> GroundTruthLayout:
+        """The known answers of a synthetic session (the folder may not exist)."""
+        return GroundTruthLayout(self.root / "ground_truth")
 
     def take(self, name: str) -> Take:
         for t in self.takes:
@@ -104,9 +106,6 @@ class Session:
                 return t
         raise InputError(f"no take named {name!r} (takes: {', '.join(t.name for t in self.takes) or 'none'})",
                          path=self.file, fix="add it as a [[takes]] entry or pick one of the listed takes")
-
-    def take_dir(self, name: str) -> Path:
-        return self.output_dir / "takes" / name
 
     @classmethod
     def load(cls, path: str | Path) -> Session:

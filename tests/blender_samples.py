@@ -5,6 +5,7 @@ import numpy as np
 
 from mocap.body import skeleton
 from mocap.body.motion import BodyMotion
+from mocap.geometry import matrix_to_axis_angle
 
 # Left-side and centre joints of an adult SMPL-X neutral rest pose (model frame: Y up, facing +Z, +X left),
 # metres, rounded; right-side joints mirror x.
@@ -23,14 +24,11 @@ _FINGERS = {"index": (0.09, 0.0, 0.02), "middle": (0.095, 0.0, -0.0), "ring": (0
 def smplx_rest_joints() -> np.ndarray:
     """``(55, 3)`` SMPL-X rest joints (T-pose, model frame): the open body model's when it is shipped (then
     imported takes get its mesh), else a hand-made adult skeleton."""
-    try:
-        from mocap.bodymodels import OPEN_MODEL_PATH
-        from mocap.body import lbs
+    from mocap.body import lbs
+    from mocap.bodymodels import OPEN_MODEL_PATH
 
-        if OPEN_MODEL_PATH.is_file():
-            return lbs.rest_joints(lbs.load_model(OPEN_MODEL_PATH), np.zeros(10))
-    except ImportError:
-        pass
+    if OPEN_MODEL_PATH.is_file():
+        return lbs.rest_joints(lbs.load_model(OPEN_MODEL_PATH), np.zeros(10))
     return hand_made_rest_joints()
 
 
@@ -85,4 +83,4 @@ def _yaw_up_to_z(yaw: float) -> np.ndarray:
     c, s = np.cos(yaw), np.sin(yaw)
     Rz = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
     Rx = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
-    return skeleton.matrix_to_axis_angle(Rz @ Rx)
+    return matrix_to_axis_angle(Rz @ Rx)

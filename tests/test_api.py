@@ -8,7 +8,7 @@ import mocap
 
 
 def test_import_is_light_and_run_is_callable():
-    code = ("import sys, mocap; assert callable(mocap.run); from mocap.run import RunConfig; "
+    code = ("import sys, mocap; assert callable(mocap.run); from mocap.pipeline import RunConfig; "
             "print(sorted(m for m in ('torch', 'bpy', 'mediapipe', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -17,14 +17,14 @@ def test_import_is_light_and_run_is_callable():
 def test_export_api_on_arrays(tmp_path):
     from mocap.body import lbs
     from mocap.body.motion import BodyMotion
-    from mocap.io.bvh import read_bvh
+    from mocap.export.bvh import read_bvh
 
     model = lbs.load_model()
     betas = np.zeros(10)
     pose = np.zeros((4, 55, 3))
     pose[:, 18, 1] = np.linspace(0, -1.2, 4)                 # bend the left elbow
     motion = BodyMotion.from_full_pose(pose, np.zeros((4, 3)), betas, lbs.rest_joints(model, betas), 30.0)
-    path = mocap.export(motion, tmp_path / "take.bvh")
+    path = mocap.export_motion(motion, tmp_path / "take.bvh")
     assert abs(read_bvh(path).frame_time - 1 / 30.0) < 1e-6
-    again = mocap.export(motion, tmp_path / "take.npz")
+    again = mocap.export_motion(motion, tmp_path / "take.npz")
     assert np.allclose(mocap.load_body_motion(again).body_pose, motion.body_pose, atol=1e-6)

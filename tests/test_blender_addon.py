@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from blender_samples import sample_motion
 from conftest import REPO, ring
+
 from mocap.body import skeleton
 from mocap.body.motion import BodyMotion
 
@@ -107,7 +107,7 @@ def test_zip_is_an_extension_with_vendored_pure_modules(addon_zip):
     m = tomllib.loads(manifest)
     assert (m["schema_version"], m["id"], m["type"], m["blender_version_min"]) == ("1.0.0", "mocap", "add-on", "4.2.0")
     for need in ("__init__.py", "_vendor/mocap/body/motion.py", "_vendor/mocap/export/retarget.py",
-                 "_vendor/mocap/export/rigs.py", "_vendor/mocap/io/bvh.py", "_vendor/rigs/mixamo.toml"):
+                 "_vendor/mocap/export/rigs.py", "_vendor/mocap/export/bvh.py", "_vendor/mocap/data/rigs/mixamo.toml"):
         assert need in names
     for name, src in vendored.items():
         assert not re.search(r"^\s*(from|import) mocap\b", src, re.M), name
@@ -117,8 +117,8 @@ def test_zip_is_an_extension_with_vendored_pure_modules(addon_zip):
 def test_build_fails_clearly_for_a_heavy_import(monkeypatch, tmp_path):
     import mocap.addon as build
 
-    monkeypatch.setattr(build, "SEED_MODULES", build.SEED_MODULES + ("mocap.detection",))
-    with pytest.raises(build.AddonBuildError, match=r"mocap/detection.py:\d+ imports"):
+    monkeypatch.setattr(build, "SEED_MODULES", build.SEED_MODULES + ("mocap.keypoints2d.stage",))
+    with pytest.raises(build.AddonBuildError, match=r"mocap/keypoints2d/stage.py:\d+ imports"):
         build.build_addon(tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists()
 

@@ -5,17 +5,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from blender_samples import sample_motion
 from conftest import ring
+
 from mocap.body import skeleton
+from mocap.body.animation import SkeletonAnimation, from_body_motion
 from mocap.camera import CameraRig
 from mocap.export import bone_frames
-from mocap.export.animation import SkeletonAnimation, from_body_motion
+from mocap.geometry import axis_angle_to_matrix, continuous_quaternions, matrix_to_quaternion
 
 
 def _random_rotations(rng, shape) -> np.ndarray:
-    return skeleton.axis_angle_to_matrix(rng.normal(0, 1.0, shape + (3,)))
+    return axis_angle_to_matrix(rng.normal(0, 1.0, shape + (3,)))
 
 
 def _world_deltas(anim: SkeletonAnimation) -> np.ndarray:
@@ -58,13 +59,13 @@ def test_matrix_to_quaternion_round_trip():
     rng = np.random.default_rng(0)
     R = _random_rotations(rng, (200,))
     R[:4] = [np.eye(3), np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1])]
-    q = bone_frames.matrix_to_quaternion(R)
+    q = matrix_to_quaternion(R)
     w, x, y, z = q.T
     back = np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
                      2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
                      2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], axis=1).reshape(-1, 3, 3)
     assert np.abs(back - R).max() < 1e-12
-    flipped = bone_frames.continuous_quaternions(np.stack([q[5], -q[5], q[5]]))
+    flipped = continuous_quaternions(np.stack([q[5], -q[5], q[5]]))
     assert np.allclose(flipped, q[5])
 
 
@@ -217,6 +218,7 @@ def test_point_empties_follow_points_and_skip_nan(bpy):
 
 def test_auto_bone_display_keeps_rig_frames_and_reorients_smplx():
     from conftest import REPO
+
     from mocap.export.rigs import load_rig, rig_rest_animation
 
     smplx_anim = from_body_motion(sample_motion(2))

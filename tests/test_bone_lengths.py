@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from conftest import ring
 
-from mocap.geometry import rodrigues_to_matrix
-from mocap.keypoint_sets import get_keypoint_set
-from mocap.keypoints import Keypoints2D
-from mocap.smoothing import bone_lengths, tree_edges
-from mocap.triangulation.stage import triangulate_and_smooth
+from mocap.geometry import axis_angle_to_matrix
+from mocap.keypoints2d.keypoints import Keypoints2D
+from mocap.keypoints2d.sets import get_keypoint_set
+from mocap.smoothing.filters import SmoothConfig, bone_lengths, tree_edges
+from mocap.smoothing.stage import triangulate_and_smooth
 
 
 def test_tree_edges_from_a_graph_with_a_loop():
@@ -29,7 +29,7 @@ def test_stabilized_bones_constant_and_closer_to_truth():
     body = rng.normal([0, 0, 1.0], 0.3, (len(ks.joint_names), 3))
     n = 90
     t = np.arange(n) / 30.0
-    R = rodrigues_to_matrix(np.stack([np.zeros(n), np.zeros(n), 0.8 * np.sin(t)], axis=1))
+    R = axis_angle_to_matrix(np.stack([np.zeros(n), np.zeros(n), 0.8 * np.sin(t)], axis=1))
     truth = np.einsum("fij,nj->fni", R, body - body.mean(0)) + body.mean(0) + np.stack(
         [0.3 * np.sin(0.7 * t), 0.2 * np.cos(0.5 * t), np.zeros(n)], axis=1)[:, None]
     rig = ring(4, size=(1280, 720), focal=1000.0)
@@ -37,7 +37,7 @@ def test_stabilized_bones_constant_and_closer_to_truth():
     kp = Keypoints2D(px.astype(np.float32), np.ones(px.shape[:3], np.float32), "coco17", ks.joint_names,
                      tuple(rig.names), t, 30.0)
     _, plain = triangulate_and_smooth(rig, kp)
-    _, stable = triangulate_and_smooth(rig, kp, stabilize_bones=True)
+    _, stable = triangulate_and_smooth(rig, kp, smoothing=SmoothConfig(stabilize_bones=True))
     tree = tree_edges(ks.edges, len(ks.joint_names))
     assert bone_lengths(stable.xyz, tree).std(axis=0).max() < 1e-9
     assert bone_lengths(plain.xyz, tree).std(axis=0).max() > 1e-4

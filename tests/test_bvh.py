@@ -11,7 +11,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from mocap.errors import InputError
-from mocap.io.bvh import axis_rotation, bvh_local_rotations, forward_kinematics, read_bvh
+from mocap.export.bvh import axis_rotation, bvh_local_rotations, forward_kinematics, read_bvh
 from mocap.synth.cmu import BVH_TO_WORLD, CMU_UNIT_M, cmu_files, load_cmu_clip, resample_linear
 
 BVH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bvh"

@@ -13,7 +13,7 @@ from mocap.calibration.board import load_board
 from mocap.calibration.detect import BoardDetections
 from mocap.calibration.pipeline import calibrate_detections
 from mocap.errors import MocapError
-from mocap.geometry import rodrigues_to_matrix
+from mocap.geometry import axis_angle_to_matrix
 from mocap.synth.calibration_take import write_video
 
 VIDEOS = [SAMPLE_SESSION / "calibration" / f"cam{k}.mp4" for k in range(4)]
@@ -96,7 +96,7 @@ def test_cameras_without_overlap():
         pair = (0, 1) if f < n // 2 else (2, 3)
         look = rig[pair[0]].center + rig[pair[1]].center
         normal = look / np.linalg.norm(look)
-        R = rodrigues_to_matrix(rng.normal(0, 0.2, 3)) @ _facing(normal)
+        R = axis_angle_to_matrix(rng.normal(0, 0.2, 3)) @ _facing(normal)
         t = np.array([0, 0, 1.0]) + rng.normal(0, 0.2, 3) - R @ np.array([0.38, 0.27, 0])
         pts = board.corners_3d @ R.T + t
         for c in pair:

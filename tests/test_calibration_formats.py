@@ -64,9 +64,9 @@ def assert_same_rig(a: CameraRig, b: CameraRig, check_names: bool = True) -> Non
 
 
 def test_registry_names():
-    assert tuple(FORMATS) == FORMAT_NAMES
-    for name, fmt in FORMATS.items():
-        assert fmt.name == name and fmt.description
+    assert tuple(FORMATS.names()) == FORMAT_NAMES
+    for entry in FORMATS:
+        assert entry.description and callable(entry.function("read")) and callable(entry.function("write"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ def test_registry_names():
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", FORMATS.names())
 def test_round_trip(tmp_path, fmt):
     fisheye = fmt in FISHEYE_FORMATS
     names = ["left", "right", "top cam", "back.2"]

@@ -16,7 +16,7 @@ from mocap.calibration.board import load_board
 from mocap.calibration.formats import read_calibration
 from mocap.calibration.pipeline import calibrate_session
 from mocap.calibration.quality import square_length_errors
-from mocap.triangulation import triangulate_dlt
+from mocap.multiview import triangulate_dlt
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 

@@ -18,6 +18,8 @@ from mocap.calibration.pipeline import calibrate_session
 from mocap.camera import CameraRig
 from mocap.session import Session
 
+pytestmark = pytest.mark.slow  # whole-pipeline runs: in `make test`, not in `make test-fast`
+
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):

@@ -9,7 +9,7 @@ from conftest import ring
 
 from mocap.camera import Camera, CameraRig
 from mocap.errors import InputError
-from mocap.geometry import matrix_to_rodrigues, rodrigues_to_matrix, rotation_angle_deg
+from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle, rotation_angle_deg
 
 
 @pytest.mark.parametrize("model", ["pinhole", "fisheye"])
@@ -59,7 +59,7 @@ def test_rig_round_trip_keeps_order_and_values(tmp_path):
 
 def test_transformed_rig_projects_the_same():
     rig = ring(3)
-    R = rodrigues_to_matrix(np.array([0.1, -0.3, 0.7]))
+    R = axis_angle_to_matrix(np.array([0.1, -0.3, 0.7]))
     t = np.array([0.5, -1.0, 2.0])
     moved = rig.transformed(R, t)
     pts = np.random.default_rng(2).normal([0, 0, 1], 0.3, (50, 3))
@@ -73,10 +73,10 @@ def test_mirrored_pixels():
 
 def test_rodrigues_round_trip():
     r = np.random.default_rng(3).normal(0, 1, (20, 3))
-    R = rodrigues_to_matrix(r)
+    R = axis_angle_to_matrix(r)
     np.testing.assert_allclose(R @ np.swapaxes(R, 1, 2), np.broadcast_to(np.eye(3), R.shape), atol=1e-12)
-    np.testing.assert_allclose(rodrigues_to_matrix(matrix_to_rodrigues(R)), R, atol=1e-10)
-    assert rotation_angle_deg(R[:1], rodrigues_to_matrix(np.array([[0.0, 0.0, 1e-3]])) @ R[:1]).item() > 0.05
+    np.testing.assert_allclose(axis_angle_to_matrix(matrix_to_axis_angle(R)), R, atol=1e-10)
+    assert rotation_angle_deg(R[:1], axis_angle_to_matrix(np.array([[0.0, 0.0, 1e-3]])) @ R[:1]).item() > 0.05
 
 
 def test_malformed_rig_file_names_file(tmp_path):

@@ -43,16 +43,19 @@ def test_calib_convert_round_trip(tmp_path):
 def test_import_openpose_into_take(tmp_path):
     from conftest import REPO
 
-    from mocap.keypoints import Keypoints2D
+    from mocap.keypoints2d.keypoints import Keypoints2D
 
     folder = tmp_path / "s"
     folder.mkdir()
     (folder / "session.toml").write_text('board = "charuco_7x5_a4"\n[[cameras]]\nname = "a"\n[[cameras]]\nname = "b"\n'
                                          '[[takes]]\nname = "walk"\n')
     fixtures = sorted(p for p in (REPO / "tests" / "data" / "importers" / "openpose_body25").iterdir() if p.is_dir())
-    proc = run("import", folder, *fixtures[:2], "--take", "walk", "--format", "openpose", "--keypoint-set", "body25")
+    args = ("import", folder, *fixtures[:2], "--take", "walk", "--format", "openpose", "--keypoint-set", "body25")
+    proc = run(*args)  # no videos to read the frame rate from, and no --fps: never a silent default
+    assert proc.returncode == 2 and "--fps" in proc.stderr and "'walk'" in proc.stderr
+    proc = run(*args, "--fps", "60")
     assert proc.returncode == 0, proc.stderr
     kp = Keypoints2D.load(folder / "output" / "takes" / "walk" / "keypoints2d.npz")
-    assert kp.keypoint_set == "body25" and kp.camera_names == ("a", "b")
+    assert kp.keypoint_set == "body25" and kp.camera_names == ("a", "b") and kp.fps == 60
     proc = run("import", folder, fixtures[0], "--take", "walk", "--format", "openpose")
     assert proc.returncode == 2 and "one file or folder per camera" in proc.stderr

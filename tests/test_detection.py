@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import shared_path
 
-from mocap.detection import DetectionConfig, detect_views
-from mocap.detectors import create_detector
 from mocap.errors import InputError, MocapError
+from mocap.keypoints2d.detectors import create_detector
+from mocap.keypoints2d.stage import DetectionConfig, detect_views
 
 
 def test_unknown_detector_and_missing_model():

@@ -16,9 +16,11 @@ from conftest import REPO
 
 import mocap.fitting.stage as fit_stage
 from mocap.errors import MocapError
-from mocap.run import RunConfig, run_session
+from mocap.evaluation.ground_truth import evaluate_take
+from mocap.pipeline import RunConfig, run_session
 from mocap.session import Session, Take
-from mocap.synth.ground_truth import evaluate_take
+
+pytestmark = pytest.mark.slow  # whole-pipeline runs: in `make test`, not in `make test-fast`
 
 STUDIO4 = REPO / "sample_sessions" / "studio4"
 TAKE = "demo"
@@ -43,7 +45,7 @@ def reference(tmp_path_factory):
 
 
 def test_full_pipeline_writes_every_output(reference):
-    take_dir = reference.take_dir(TAKE)
+    take_dir = reference.layout.take(TAKE).folder
     for name in ("export/demo_smplx.bvh", "export/demo_smplx.fbx", "export/demo_smplx.glb",
                  "body_motion.npz", "points3d.npz", "report.html"):
         assert (take_dir / name).stat().st_size > 0, name
@@ -77,7 +79,7 @@ def test_interrupted_fit_resumes_to_identical_outputs(reference, tmp_path, monke
         m.setattr(fit_stage, "fit_take", interrupted)  # run.py imports it from the module at call time
         with pytest.raises(KeyboardInterrupt):
             run_session(session)
-    take_dir = session.take_dir(TAKE)
+    take_dir = session.layout.take(TAKE).folder
     assert (take_dir / "points3d.npz").is_file()
     assert not (take_dir / "body_motion.npz").exists() and not (take_dir / ".fit.stamp.toml").exists()
 
@@ -85,7 +87,7 @@ def test_interrupted_fit_resumes_to_identical_outputs(reference, tmp_path, monke
     assert statuses(runs) == [("calibrate", None, "reused"), ("detect", TAKE, "reused"),
                               ("triangulate", TAKE, "reused"), ("fit", TAKE, "ran"), ("export", TAKE, "ran"),
                               ("report", None, "ran")]
-    ref_dir = reference.take_dir(TAKE)
+    ref_dir = reference.layout.take(TAKE).folder
     for name in ("keypoints2d.npz", "points3d.npz", "points3d_raw.npz"):
         _assert_same_npz(ref_dir / name, take_dir / name)
     _assert_same_npz(ref_dir / "body_motion.npz", take_dir / "body_motion.npz", atol=1e-6)
@@ -98,7 +100,7 @@ def test_interrupted_fit_resumes_to_identical_outputs(reference, tmp_path, monke
 
 def _with_reference_calibration(reference, output_dir):
     """A fresh output folder holding a copy of the reference calibration (so calibrate is reused)."""
-    shutil.copytree(reference.calibration_dir, output_dir / "calibration")
+    shutil.copytree(reference.layout.calibration.folder, output_dir / "calibration")
     return output_dir
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mocap.evaluation import evaluate_points, joint_angle_errors_deg, keypoint_errors_px, procrustes_align
-from mocap.geometry import rodrigues_to_matrix
+from mocap.evaluation.metrics import evaluate_points, joint_angle_errors_deg, keypoint_errors_px
+from mocap.geometry import axis_angle_to_matrix, similarity_align
 
 
 def test_mpjpe_and_pa_mpjpe():
@@ -14,9 +14,9 @@ def test_mpjpe_and_pa_mpjpe():
     shifted = truth + [0.01, 0, 0]  # 10 mm everywhere
     e = evaluate_points(shifted, truth)
     assert abs(e.mpjpe - 10.0) < 1e-9 and e.pa_mpjpe < 1e-6 and e.coverage == 1.0
-    R = rodrigues_to_matrix(np.array([0.2, -0.4, 0.1]))
+    R = axis_angle_to_matrix(np.array([0.2, -0.4, 0.1]))
     moved = 1.1 * truth @ R.T + [0.5, 1, 2]  # a similarity transform: PA-MPJPE removes it all
-    np.testing.assert_allclose(procrustes_align(moved, truth), truth, atol=1e-9)
+    np.testing.assert_allclose(similarity_align(moved, truth), truth, atol=1e-9)
     missing = shifted.copy()
     missing[:, 0] = np.nan
     e = evaluate_points(missing, truth)
@@ -29,5 +29,5 @@ def test_keypoint_and_angle_errors():
     pred[0, 0, 0] = np.nan
     k = keypoint_errors_px(pred, true_xy)
     assert abs(k["median_px"] - 5.0) < 1e-12 and abs(k["detected"] - 23 / 24) < 1e-12
-    R = rodrigues_to_matrix(np.array([[0, 0, np.radians(30)]]))
+    R = axis_angle_to_matrix(np.array([[0, 0, np.radians(30)]]))
     np.testing.assert_allclose(joint_angle_errors_deg(R, np.eye(3)[None]), [30.0], atol=1e-6)

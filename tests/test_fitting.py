@@ -11,7 +11,7 @@ from mocap.fitting.fit import FitConfig, fit_markers
 from mocap.fitting.markers import keypoint_markers
 from mocap.fitting.model import marker_model
 from mocap.fitting.stage import fit_points
-from mocap.keypoint_sets import get_keypoint_set
+from mocap.keypoints2d.sets import get_keypoint_set
 from mocap.synth.motions import make_motion
 
 BLAZE = get_keypoint_set("blazepose33").joint_names
@@ -39,6 +39,7 @@ def _angle_error_deg(a: BodyMotion, b: BodyMotion, joints=slice(0, 22)) -> float
     return float(np.degrees(np.arccos(np.clip(cos, -1, 1))).mean())
 
 
+@pytest.mark.slow
 def test_noise_free_fit_recovers_motion(model, clip):
     truth, joints, landmarks = clip
     res = fit_points(landmarks, BLAZE, 30.0)
@@ -161,6 +162,7 @@ def test_hinge_limits_keep_knees_bending_forward(model):
     assert (knees[..., 0] > -0.1).all()                        # flexion about +x only
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_cmu_motions_fitted(model, tmp_path):
     """Real CMU motions (retargeted onto the open model) through landmarks + 5 mm noise: the fit's joints
@@ -195,9 +197,9 @@ def test_cmu_motions_fitted(model, tmp_path):
 def _export_to_every_preset(motion: BodyMotion, folder) -> None:
     """A fitted CMU motion exported to every rig preset as BVH reads back with every frame finite and the
     same length."""
+    from mocap.export.bvh import forward_kinematics, read_bvh
     from mocap.export.export import export_motion
     from mocap.export.rigs import list_rigs
-    from mocap.io.bvh import forward_kinematics, read_bvh
 
     for rig in list_rigs():
         path = export_motion(motion, folder / f"cmu_{rig}.bvh", "bvh", rig)

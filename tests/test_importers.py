@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from mocap.errors import InputError, MocapError
-from mocap.importers import IMPORTERS, import_keypoints
-from mocap.keypoint_sets import get_keypoint_set
-from mocap.keypoints import Keypoints2D, left_right_pairs
+from mocap.keypoints2d.importers import IMPORTERS, import_keypoints
+from mocap.keypoints2d.keypoints import Keypoints2D, left_right_pairs
+from mocap.keypoints2d.sets import get_keypoint_set
 
 DATA = Path(__file__).parent / "data" / "importers"
 OPENPOSE = [DATA / "openpose_body25" / "cam01", DATA / "openpose_body25" / "cam02"]
@@ -42,7 +42,7 @@ def _flat(n_joints: int, x0: float = 10.0, conf: float = 0.8) -> list[float]:
 # --- OpenPose / Pose2Sim ------------------------------------------------------------------------------
 
 def test_openpose_shapes_names_values(caplog):
-    with caplog.at_level(logging.WARNING, logger="mocap.importers"):
+    with caplog.at_level(logging.WARNING, logger="mocap.keypoints2d.importers"):
         kp = _openpose()
     assert kp.xy.shape == (2, 4, 25, 2) and kp.conf.shape == (2, 4, 25)
     assert kp.xy.dtype == np.float32 and kp.conf.dtype == np.float32
@@ -98,7 +98,7 @@ def test_openpose_infers_the_set_from_the_count(tmp_path):
 def test_openpose_aligns_cameras_by_frame_number(tmp_path, caplog):
     a = _write_openpose(tmp_path / "a", {5: [_flat(17)], 6: [_flat(17)], 7: [_flat(17)]})
     b = _write_openpose(tmp_path / "b", {6: [_flat(17, 50.0)], 7: [_flat(17, 50.0)], 8: [_flat(17, 50.0)]})
-    with caplog.at_level(logging.WARNING, logger="mocap.importers"):
+    with caplog.at_level(logging.WARNING, logger="mocap.keypoints2d.importers"):
         kp = import_keypoints([a, b], "openpose", camera_names=["a", "b"], fps=10)
     assert kp.n_frames == 4
     np.testing.assert_allclose(kp.timestamps, [0.5, 0.6, 0.7, 0.8])
@@ -159,7 +159,7 @@ def test_openpose_bad_input_names_the_file_and_the_fix(tmp_path, case, match):
 # --- DeepLabCut ---------------------------------------------------------------------------------------
 
 def test_dlc_csv(caplog):
-    with caplog.at_level(logging.WARNING, logger="mocap.importers"):
+    with caplog.at_level(logging.WARNING, logger="mocap.keypoints2d.importers"):
         kp = import_keypoints(DLC, "deeplabcut", camera_names=CAMS, fps=50)
     assert kp.keypoint_set == f"dlc:{SCORER}"
     assert kp.joint_names == ("nose", "left_wrist", "right_wrist")
@@ -219,24 +219,58 @@ def test_dlc_h5_matches_csv(tmp_path):
     np.testing.assert_array_equal(from_h5.conf, from_csv.conf)
 
 
-def test_dlc_h5_bad_input(tmp_path, monkeypatch):
+def test_dlc_h5_bad_input(tmp_path):
     pd = pytest.importorskip("pandas")
-    pytest.importorskip("tables")
-    from mocap.importers import dlc
+    pytest.importorskip("tables")  # only to write the fixtures as pandas does
 
     corrupt = tmp_path / "corrupt.h5"
     corrupt.write_text("not HDF5")
-    with pytest.raises(InputError, match="HDF5 file is unreadable .*Unable to open") as info:
+    with pytest.raises(InputError, match="HDF5 file is unreadable") as info:
         import_keypoints([corrupt], "dlc", camera_names=["a"], fps=30)
     assert info.value.path == corrupt
     flat = tmp_path / "flat.h5"
     pd.DataFrame(np.zeros((2, 3))).to_hdf(flat, key="df_with_missing")
     with pytest.raises(InputError, match="not DeepLabCut predictions"):
         import_keypoints([flat], "dlc", camera_names=["a"], fps=30)
-    monkeypatch.setattr(dlc, "_has_tables", lambda: False)
-    with pytest.raises(InputError, match="needs the 'tables' package") as info:
-        import_keypoints([flat], "dlc", camera_names=["a"], fps=30)
-    assert dlc.TABLES_PIN in info.value.fix
+
+
+def test_dlc_h5_never_runs_code_from_the_file(tmp_path):
+    """pandas.read_hdf / PyTables unpickle attributes on open; our reader must not run a planted pickle."""
+    import h5py
+
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("tables")
+    flag = tmp_path / "pwned"
+    cols = pd.MultiIndex.from_product([["DLC_x"], ["nose", "wrist"], ["x", "y", "likelihood"]],
+                                      names=["scorer", "bodyparts", "coords"])
+    df = pd.DataFrame(np.arange(12.0).reshape(2, 6), columns=cols)
+    evil = f"cbuiltins\nopen\n(S'{flag}'\nS'w'\ntR.".encode()
+    for where in ("values_block_0_kind", "TITLE"):
+        path = tmp_path / f"evil_{where}.h5"
+        df.to_hdf(path, key="df_with_missing", format="table", mode="w")
+        with h5py.File(path, "r+") as fh:
+            fh["df_with_missing/table"].attrs[where] = np.bytes_(evil)
+            fh["df_with_missing"].attrs["errors"] = np.bytes_(evil)
+        if where == "values_block_0_kind":
+            with pytest.raises(InputError, match="not plain data"):
+                import_keypoints([path], "dlc", camera_names=["a"], fps=30)
+        else:
+            kp = import_keypoints([path], "dlc", camera_names=["a"], fps=30)
+            assert kp.joint_names == ("nose", "wrist")
+        assert not flag.exists()
+
+
+def test_plain_pickle_decoder():
+    from mocap.io.hdf5_table import UnsafePickleError, decode_plain_pickle
+
+    labels = [("DLC", "nose", "x"), ("DLC", "nose", "y")]
+    import pickle  # noqa: F401 - the test writes pickles; the package never reads them with pickle
+
+    for protocol in range(0, 6):
+        assert decode_plain_pickle(pickle.dumps(labels, protocol=protocol)) == labels
+    for evil in (pickle.dumps(print, protocol=0), b"cos\nsystem\n(S'true'\ntR.", b"garbage"):
+        with pytest.raises(UnsafePickleError):
+            decode_plain_pickle(evil)
 
 
 @pytest.mark.parametrize("name, match", [
@@ -278,7 +312,7 @@ def test_dlc_cameras_with_different_body_parts(tmp_path):
 # --- MMPose / RTMPose ---------------------------------------------------------------------------------
 
 def test_mmpose_video_files(caplog):
-    with caplog.at_level(logging.WARNING, logger="mocap.importers"):
+    with caplog.at_level(logging.WARNING, logger="mocap.keypoints2d.importers"):
         kp = import_keypoints(MMPOSE, "mmpose", camera_names=CAMS, fps=30)
     assert kp.keypoint_set == "coco17" and kp.joint_names == get_keypoint_set("coco17").joint_names
     assert kp.xy.shape == (2, 5, 17, 2)
@@ -355,7 +389,7 @@ def test_mmpose_cameras_with_different_sets(tmp_path):
 # --- the entry point ----------------------------------------------------------------------------------
 
 def test_registry():
-    assert set(IMPORTERS) == {"openpose", "dlc", "mmpose"}
+    assert set(IMPORTERS.names()) == {"openpose", "dlc", "mmpose"}
 
 
 @pytest.mark.parametrize("kwargs, match", [

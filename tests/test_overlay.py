@@ -9,10 +9,10 @@ import numpy as np
 from conftest import SAMPLE_SESSION
 
 from mocap.camera import CameraRig
-from mocap.keypoints import Keypoints2D
-from mocap.overlay import overlay_take
+from mocap.keypoints2d.keypoints import Keypoints2D
+from mocap.pipeline import overlay_take
 from mocap.session import Session, Take
-from mocap.triangulation.robust import Points3D
+from mocap.triangulation.points import Points3D
 
 
 def test_overlay_take(tmp_path):
@@ -21,14 +21,14 @@ def test_overlay_take(tmp_path):
     session = dataclasses.replace(base, output_dir=tmp_path, takes=(Take("t", base.calibration_videos[:2]),))
     session = dataclasses.replace(session, cameras=session.cameras[:2])
     rig2 = rig.subset(session.camera_names)
-    rig2.save(session.rig_path)
+    rig2.save(session.layout.calibration.rig)
     n = 20
     xyz = np.tile(np.array([[0.0, 0.0, 1.0], [0.3, 0.0, 1.2]]), (n, 1, 1))
     px = np.stack([cam.to_video_pixels(cam.project(xyz)) for cam in rig2])
     kp = Keypoints2D(px.astype(np.float32), np.ones(px.shape[:3], np.float32), "custom", ("a", "b"),
                      tuple(rig2.names), np.arange(n) / 30.0, 30.0)
-    kp.save(session.take_dir("t") / "keypoints2d.npz")
-    Points3D(xyz, np.zeros((n, 2)), np.full((n, 2), 2), ("a", "b"), 30.0).save(session.take_dir("t") / "points3d.npz")
+    kp.save(session.layout.take("t").folder / "keypoints2d.npz")
+    Points3D(xyz, np.zeros((n, 2)), np.full((n, 2), 2), ("a", "b"), 30.0).save(session.layout.take("t").folder / "points3d.npz")
     paths = overlay_take(session, "t")
     assert [p.name for p in paths] == ["cam0.mp4", "cam1.mp4"]
     for c, p in enumerate(paths):

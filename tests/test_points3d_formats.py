@@ -114,9 +114,9 @@ def test_registry_options_and_errors(tmp_path):
         write_points(tmp_path / "take.bvh", xyz, NAMES, 30.0)
     with pytest.raises(MocapError, match="unknown 3D points format"):
         write_points(tmp_path / "take.trc", xyz, NAMES, 30.0, fmt="fbx")
-    with pytest.raises(MocapError, match="do not apply to the csv format"):
+    with pytest.raises(MocapError, match="do not apply to the csv 3D points format"):
         write_points(tmp_path / "take.csv", xyz, NAMES, 30.0, units="mm")
-    with pytest.raises(MocapError, match="do not apply to the trc format"):
+    with pytest.raises(MocapError, match="do not apply to the trc 3D points format"):
         read_points(path, fmt="trc", fps=30)
     assert listing(tmp_path) == ["take.txt"]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mocap.body.animation import SkeletonAnimation, from_body_motion
 from mocap.body.motion import BodyMotion
-from mocap.body.skeleton import JOINT_NAMES, matrix_to_axis_angle
+from mocap.body.skeleton import JOINT_NAMES
 from mocap.errors import InputError
-from mocap.export.animation import Y_UP_TO_Z_UP, SkeletonAnimation, from_body_motion
 from mocap.export.retarget import (
     ContactConfig,
     detect_contacts,
@@ -20,9 +20,9 @@ from mocap.export.retarget import (
     place_ankles,
     retarget,
     smplx_roles,
-    twist_angle,
 )
 from mocap.export.rigs import list_rigs, load_rig, rig_rest_animation
+from mocap.geometry import Y_UP_TO_Z_UP, matrix_to_axis_angle, twist_angle
 
 PRESETS = ("mixamo", "ue5_mannequin", "rigify", "unity_humanoid", "smplx")
 LIMB_TOLERANCE_DEG = 0.01  # single-child bones (limbs, fingers, spine, neck) follow the source exactly
@@ -301,7 +301,7 @@ def _cmu_clips():
 @pytest.mark.shared_data
 @pytest.mark.parametrize("name", ["cmu_131_01_walk__bvh11.bvh", "cmu_12_01_walk__pybvh.bvh"])
 def test_cmu_walk_retargets_with_locked_feet(name):
-    from mocap.io.bvh import bvh_to_animation, read_bvh
+    from mocap.export.bvh import bvh_to_animation, read_bvh
     from mocap.synth.cmu import CMU_UNIT_M
 
     path = BVH_DIR / name

@@ -3,7 +3,6 @@ match Blender's, and broken custom rigs fail with errors that name the file and 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,10 +158,3 @@ def test_custom_rig_in_any_order(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such rig file"):
         load_rig(tmp_path / "absent.toml")
-
-
-def test_presets_folder_is_next_to_the_package():
-    from mocap.export import rigs
-
-    assert rigs.RIGS_DIR == Path(rigs.__file__).resolve().parents[2] / "rigs"
-    assert (rigs.RIGS_DIR / "README.md").is_file()

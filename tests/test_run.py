@@ -12,8 +12,10 @@ from conftest import SAMPLE_SESSION
 
 import mocap.triangulation.stage as tri_stage
 from mocap.calibration.config import CalibrationConfig
-from mocap.run import RunConfig, run_session
+from mocap.pipeline import RunConfig, run_session
 from mocap.session import Session, Take
+
+pytestmark = pytest.mark.slow  # whole-pipeline runs: in `make test`, not in `make test-fast`
 
 
 def short_take(folder, n_frames=12):
@@ -53,9 +55,9 @@ def test_reuse_and_rerun(tmp_path, take_videos):
     s = make_session(tmp_path / "out", take_videos)
     first = run_session(s, TRI)
     assert statuses(first) == [("calibrate", "ran"), ("detect", "ran"), ("triangulate", "ran")]
-    rig_bytes = s.rig_path.read_bytes()
+    rig_bytes = s.layout.calibration.rig.read_bytes()
     assert statuses(run_session(s, TRI)) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "reused")]
-    assert s.rig_path.read_bytes() == rig_bytes
+    assert s.layout.calibration.rig.read_bytes() == rig_bytes
     # A changed smoothing setting reruns triangulation only.
     cfg = RunConfig(until="triangulate", smoothing=dataclasses.replace(RunConfig().smoothing, cutoff_hz=8.0))
     assert statuses(run_session(s, cfg)) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "ran")]
@@ -78,14 +80,14 @@ def test_interrupted_run_resumes_to_identical_outputs(tmp_path, take_videos, mon
         m.setattr(tri_stage, "triangulate_take", interrupted)
         with pytest.raises(KeyboardInterrupt):
             run_session(s, TRI)
-    assert not (s.take_dir("still") / "points3d.npz").exists()
+    assert not (s.layout.take("still").folder / "points3d.npz").exists()
     runs = run_session(s, TRI)
     assert statuses(runs) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "ran")]
     for name in ("keypoints2d.npz", "points3d.npz"):
-        with np.load(reference.take_dir("still") / name) as a, np.load(s.take_dir("still") / name) as b:
+        with np.load(reference.layout.take("still").folder / name) as a, np.load(s.layout.take("still").folder / name) as b:
             for key in a.files:
                 np.testing.assert_array_equal(a[key], b[key])
-    assert reference.rig_path.read_text() .split("[[cameras]]")[1:] == s.rig_path.read_text().split("[[cameras]]")[1:]
+    assert reference.layout.calibration.rig.read_text() .split("[[cameras]]")[1:] == s.layout.calibration.rig.read_text().split("[[cameras]]")[1:]
 
 
 def test_cli_run_prints_summary(tmp_path, take_videos):

@@ -9,8 +9,8 @@ import inspect
 import numpy as np
 import pytest
 
-from mocap import smoothing
-from mocap.smoothing import (
+import mocap.smoothing as smoothing
+from mocap.smoothing.filters import (
     SmoothConfig,
     bone_lengths,
     butterworth,

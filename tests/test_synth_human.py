@@ -16,12 +16,9 @@ STUDIO4 = REPO / "sample_sessions" / "studio4"
 
 
 def _open_model_path() -> Path:
-    try:
-        from mocap.bodymodels import OPEN_MODEL_PATH
-    except ImportError:
-        pytest.skip("mocap.bodymodels is not available")
-    if not Path(OPEN_MODEL_PATH).is_file():
-        pytest.skip(f"the open body model is not built: {OPEN_MODEL_PATH}")
+    from mocap.bodymodels import OPEN_MODEL_PATH
+
+    assert Path(OPEN_MODEL_PATH).is_file(), f"the shipped open body model is missing: {OPEN_MODEL_PATH}"
     return Path(OPEN_MODEL_PATH)
 
 
@@ -185,8 +182,8 @@ def tiny_session(tmp_path_factory, open_model):
 
 
 def test_tiny_session_is_complete(tiny_session):
+    from mocap.evaluation.ground_truth import load_ground_truth
     from mocap.session import Session
-    from mocap.synth.ground_truth import load_ground_truth
 
     path, config = tiny_session
     session = Session.load(path)
@@ -216,7 +213,7 @@ def test_true_joints_project_inside_the_rendered_body(tiny_session, open_model):
     import cv2
 
     from mocap.body.skeleton import joint_index
-    from mocap.synth.ground_truth import load_ground_truth
+    from mocap.evaluation.ground_truth import load_ground_truth
     from mocap.synth.human_render import HumanRenderer, RenderOptions
 
     path, _ = tiny_session
@@ -276,8 +273,8 @@ def test_rendered_marker_lands_where_the_camera_projects_it():
 
 def test_studio4_ground_truth_files():
     from mocap.camera import CameraRig
+    from mocap.evaluation.ground_truth import load_ground_truth
     from mocap.session import Session
-    from mocap.synth.ground_truth import load_ground_truth
 
     session = Session.load(STUDIO4)
     assert session.camera_names == ["cam0", "cam1", "cam2", "cam3"]

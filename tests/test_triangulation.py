@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import ring
 
-from mocap.triangulation import triangulate_dlt
+from mocap.multiview import triangulate_dlt
 
 
 def test_exact_points_recovered_and_missing_views_handled():

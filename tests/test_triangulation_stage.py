@@ -13,8 +13,9 @@ from conftest import SAMPLE_SESSION
 from mocap.camera import CameraRig
 from mocap.errors import InputError
 from mocap.io.points3d_formats import read_points
-from mocap.keypoints import Keypoints2D
+from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.session import Session, Take
+from mocap.smoothing.stage import smooth_take
 from mocap.triangulation.stage import triangulate_take
 
 
@@ -32,7 +33,7 @@ def smooth_motion(n_frames=120, fps=30.0, seed=0):
 def session(tmp_path):
     truth = CameraRig.load(SAMPLE_SESSION / "ground_truth" / "camera_rig.toml")
     s = dataclasses.replace(Session.load(SAMPLE_SESSION), output_dir=tmp_path / "out", takes=(Take("move", ()),))
-    truth.save(s.rig_path)
+    truth.save(s.layout.calibration.rig)
     return s, truth
 
 
@@ -43,14 +44,15 @@ def write_keypoints(session, rig, xyz, noise=2.0, fps=30.0):
     names = ("head", "left_hand", "right_hand", "pelvis", "left_foot", "right_foot")
     kp = Keypoints2D(px.astype(np.float32), np.full(px.shape[:3], 0.9, np.float32), "test", names,
                      tuple(rig.names), np.arange(len(xyz)) / fps, fps)
-    return kp.save(session.take_dir("move") / "keypoints2d.npz")
+    return kp.save(session.layout.take("move").folder / "keypoints2d.npz")
 
 
 def test_stage_writes_points_and_exports(session):
     s, rig = session
     xyz = smooth_motion()
     write_keypoints(s, rig, xyz)
-    result = triangulate_take(s, "move")
+    triangulate_take(s, "move")
+    result = smooth_take(s, "move")
     raw_err = np.linalg.norm(result.raw.xyz - xyz, axis=-1)
     smooth_err = np.linalg.norm(result.smoothed.xyz - xyz, axis=-1)
     assert np.nanmean(raw_err) < 0.006
@@ -67,7 +69,7 @@ def test_stage_errors(session, tmp_path):
         triangulate_take(s, "move")
     with pytest.raises(InputError, match="no take named"):
         triangulate_take(s, "nope")
-    s.rig_path.unlink()
+    s.layout.calibration.rig.unlink()
     with pytest.raises(InputError, match="mocap calibrate"):
         triangulate_take(s, "move")
 
@@ -80,13 +82,13 @@ def test_cli_triangulate(tmp_path):
         'board = "charuco_7x5_a1"\n' + "".join(f'[[cameras]]\nname = "{n}"\n' for n in truth.names)
         + '[[takes]]\nname = "move"\n')
     s = Session.load(folder)
-    truth.save(s.rig_path)
+    truth.save(s.layout.calibration.rig)
     kp = write_keypoints(s, truth, smooth_motion())
     proc = subprocess.run([sys.executable, "-m", "mocap.cli", "triangulate", folder, "--take", "move"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert (s.take_dir("move") / "points3d.trc").is_file()
+    assert (s.layout.take("move").folder / "points3d.trc").is_file()
     assert kp.is_file()
     proc = subprocess.run([sys.executable, "-m", "mocap.cli", "triangulate", folder, "--take", "move",
-                           "--smoothing", "wobbly"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "method must be" in proc.stderr
+                           "--smoothing-method", "wobbly"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "'wobbly' is not one of 'butterworth'" in proc.stderr

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mocap.body.skeleton import NUM_JOINTS, PARENTS, axis_angle_to_matrix
+from mocap.body.skeleton import NUM_JOINTS, PARENTS, SMPLX_JOINT_NAMES
 from mocap.errors import InputError
-from mocap.keypoint_sets import SMPLX_JOINT_NAMES
+from mocap.geometry import axis_angle_to_matrix
 
 BodyModelArrays = Mapping[str, np.ndarray]
 

@@ -14,7 +14,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from mocap.keypoint_sets import SMPLX_JOINT_NAMES
+from mocap.geometry import axis_angle_to_matrix
+
+# SMPL-X joints and landmarks in smplx's order (smplx 0.1.28 ``joint_names.JOINT_NAMES``; a test checks
+# the copy): 55 skeleton joints, 21 extra landmarks (face, feet, fingertips), 51 face landmarks, 17 contour.
+SMPLX_JOINT_NAMES: tuple[str, ...] = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
+    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "jaw",
+    "left_eye_smplhf", "right_eye_smplhf",
+    *(f"{side}_{finger}{k}" for side in ("left", "right")
+      for finger in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)),
+    "nose", "right_eye", "left_eye", "right_ear", "left_ear",
+    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+    *(f"{side}_{finger}" for side in ("left", "right") for finger in ("thumb", "index", "middle", "ring", "pinky")),
+    *(f"right_eye_brow{k}" for k in range(1, 6)), *(f"left_eye_brow{k}" for k in range(5, 0, -1)),
+    *(f"nose{k}" for k in range(1, 5)), "right_nose_2", "right_nose_1", "nose_middle", "left_nose_1", "left_nose_2",
+    *(f"right_eye{k}" for k in range(1, 7)), "left_eye4", "left_eye3", "left_eye2", "left_eye1", "left_eye6",
+    "left_eye5", "right_mouth_1", "right_mouth_2", "right_mouth_3", "mouth_top", "left_mouth_3", "left_mouth_2",
+    "left_mouth_1", "left_mouth_5", "left_mouth_4", "mouth_bottom", "right_mouth_4", "right_mouth_5",
+    "right_lip_1", "right_lip_2", "lip_top", "left_lip_2", "left_lip_1", "left_lip_3", "lip_bottom", "right_lip_3",
+    *(f"right_contour_{k}" for k in range(1, 9)), "contour_middle", *(f"left_contour_{k}" for k in range(8, 0, -1)),
+)
 
 NUM_JOINTS = 55
 NUM_BODY_JOINTS = 21
@@ -47,66 +68,6 @@ def joint_index(name: str) -> int:
         return JOINT_NAMES.index(name)
     except ValueError:
         raise KeyError(f"{name!r} is not an SMPL-X joint; known: {', '.join(JOINT_NAMES)}") from None
-
-
-def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
-    """Rodrigues for any batch shape: ``(..., 3)`` axis-angle -> ``(..., 3, 3)`` rotation matrices."""
-    aa = np.asarray(aa, dtype=np.float64)
-    theta = np.linalg.norm(aa, axis=-1, keepdims=True)
-    small = theta < 1e-8
-    k = np.where(small, 0.0, aa / np.where(small, 1.0, theta))
-    kx, ky, kz = k[..., 0], k[..., 1], k[..., 2]
-    zero = np.zeros_like(kx)
-    K = np.stack([zero, -kz, ky, kz, zero, -kx, -ky, kx, zero], axis=-1).reshape(aa.shape[:-1] + (3, 3))
-    s = np.sin(theta)[..., None]
-    c = np.cos(theta)[..., None]
-    eye = np.broadcast_to(np.eye(3), K.shape)
-    R = eye + s * K + (1.0 - c) * (K @ K)
-    # first-order term for tiny angles keeps the map smooth at zero
-    Ks = np.stack([zero, -aa[..., 2], aa[..., 1], aa[..., 2], zero, -aa[..., 0], -aa[..., 1], aa[..., 0], zero],
-                  axis=-1).reshape(K.shape)
-    return np.where(small[..., None], eye + Ks, R)
-
-
-def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)`` rotation matrices -> ``(..., 3)`` axis-angle (angle in [0, pi]), stable near 0 and pi."""
-    R = np.asarray(R, dtype=np.float64)
-    # through quaternions (Shepperd's method, vectorized)
-    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
-    tr = m00 + m11 + m22
-    cand = np.stack([tr, m00, m11, m22], axis=-1)
-    best = np.argmax(cand, axis=-1)
-    q = np.empty(R.shape[:-2] + (4,))
-    # w largest
-    s = np.sqrt(np.maximum(1.0 + tr, 1e-12)) * 2
-    qw = np.stack([0.25 * s, (R[..., 2, 1] - R[..., 1, 2]) / s, (R[..., 0, 2] - R[..., 2, 0]) / s,
-                   (R[..., 1, 0] - R[..., 0, 1]) / s], -1)
-    s = np.sqrt(np.maximum(1.0 + m00 - m11 - m22, 1e-12)) * 2
-    qx = np.stack([(R[..., 2, 1] - R[..., 1, 2]) / s, 0.25 * s, (R[..., 0, 1] + R[..., 1, 0]) / s,
-                   (R[..., 0, 2] + R[..., 2, 0]) / s], -1)
-    s = np.sqrt(np.maximum(1.0 - m00 + m11 - m22, 1e-12)) * 2
-    qy = np.stack([(R[..., 0, 2] - R[..., 2, 0]) / s, (R[..., 0, 1] + R[..., 1, 0]) / s, 0.25 * s,
-                   (R[..., 1, 2] + R[..., 2, 1]) / s], -1)
-    s = np.sqrt(np.maximum(1.0 - m00 - m11 + m22, 1e-12)) * 2
-    qz = np.stack([(R[..., 1, 0] - R[..., 0, 1]) / s, (R[..., 0, 2] + R[..., 2, 0]) / s,
-                   (R[..., 1, 2] + R[..., 2, 1]) / s, 0.25 * s], -1)
-    q = np.choose(best[..., None], [qw, qx, qy, qz])
-    q = q * np.where(q[..., :1] < 0, -1.0, 1.0)
-    vec = q[..., 1:]
-    sin_half = np.linalg.norm(vec, axis=-1, keepdims=True)
-    angle = 2.0 * np.arctan2(sin_half, q[..., :1])
-    scale = np.where(sin_half > 1e-12, angle / np.where(sin_half > 1e-12, sin_half, 1.0), 2.0)
-    return vec * scale
-
-
-def swing(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)``: the smallest rotations taking directions ``u (..., 3)`` to ``v (..., 3)``."""
-    u = u / np.linalg.norm(u, axis=-1, keepdims=True)
-    v = v / np.linalg.norm(v, axis=-1, keepdims=True)
-    axis = np.cross(u, v)
-    s = np.linalg.norm(axis, axis=-1, keepdims=True)
-    angle = np.arctan2(s, np.sum(u * v, axis=-1, keepdims=True))
-    return axis_angle_to_matrix(np.where(s > 1e-9, axis / np.maximum(s, 1e-12), 0.0) * angle)
 
 
 def forward_kinematics(rest_joints: np.ndarray, rotations: np.ndarray, transl: np.ndarray | None = None,

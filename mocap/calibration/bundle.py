@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mocap.camera import distort_normalized
-from mocap.geometry import matrix_to_rodrigues, rodrigues_to_matrix
+from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,12 @@ class BundleResult:
 def _pack(s: BundleState) -> tuple[np.ndarray, np.ndarray]:
     n_dist = max(len(d) for d in s.dist)
     cams = np.zeros((len(s.models), 10 + n_dist))
-    cams[:, :3] = matrix_to_rodrigues(s.R)
+    cams[:, :3] = matrix_to_axis_angle(s.R)
     cams[:, 3:6] = s.t
     cams[:, 6:10] = np.stack([s.K[:, 0, 0], s.K[:, 1, 1], s.K[:, 0, 2], s.K[:, 1, 2]], axis=1)
     for c, d in enumerate(s.dist):
         cams[c, 10 : 10 + len(d)] = d
-    boards = np.concatenate([matrix_to_rodrigues(s.board_R), s.board_t], axis=1)
+    boards = np.concatenate([matrix_to_axis_angle(s.board_R), s.board_t], axis=1)
     return cams, boards
 
 
@@ -94,15 +94,15 @@ def _unpack(cams: np.ndarray, boards: np.ndarray, base: BundleState) -> BundleSt
     K[:, 0, 1] = base.K[:, 0, 1]
     K[:, 2, 2] = 1.0
     dist = [cams[c, 10 : 10 + len(d)].copy() for c, d in enumerate(base.dist)]
-    return BundleState(K, dist, rodrigues_to_matrix(cams[:, :3]), cams[:, 3:6].copy(),
-                       rodrigues_to_matrix(boards[:, :3]), boards[:, 3:].copy(), base.models, base.fixed_dist)
+    return BundleState(K, dist, axis_angle_to_matrix(cams[:, :3]), cams[:, 3:6].copy(),
+                       axis_angle_to_matrix(boards[:, :3]), boards[:, 3:].copy(), base.models, base.fixed_dist)
 
 
 def _residuals(cams: np.ndarray, boards: np.ndarray, models: tuple[str, ...], skew: np.ndarray,
                obs: Observations, object_points: np.ndarray) -> np.ndarray:
     """Predicted minus observed pixels ``(M, 2)`` from packed parameters (vectorized)."""
-    Rb = rodrigues_to_matrix(boards[:, :3])
-    Rc = rodrigues_to_matrix(cams[:, :3])
+    Rb = axis_angle_to_matrix(boards[:, :3])
+    Rc = axis_angle_to_matrix(cams[:, :3])
     X = np.einsum("mij,mj->mi", Rb[obs.frame], object_points[obs.corner]) + boards[obs.frame, 3:]
     Xc = np.einsum("mij,mj->mi", Rc[obs.cam], X) + cams[obs.cam, 3:6]
     z = Xc[:, 2]

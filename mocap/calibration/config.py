@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from mocap.calibration.detect import DetectConfig
 from mocap.config import from_dict, to_dict
@@ -42,7 +42,7 @@ class CalibrationConfig:
     """Views per camera used for intrinsics, chosen for coverage and tilt diversity."""
     max_bundle_frames: int = 200
     """Multi-camera frames used in bundle adjustment (evenly spread, weak camera pairs kept)."""
-    distortion: str = "auto"
+    distortion: Literal["auto", "k1", "k1k2", "k1k2k3", "k1k2p1p2", "full"] = "auto"
     """Pinhole distortion coefficients to fit: "k1", "k1k2", "k1k2k3" (radial only), "k1k2p1p2", "full"
     (k1 k2 p1 p2 k3), or "auto": radial only, k1k2 when the board covered under 70 % of the image and
     k1k2k3 above (tangential terms trade off against the principal point)."""
@@ -50,7 +50,7 @@ class CalibrationConfig:
     """Refine focal length, principal point and distortion in bundle adjustment."""
     outlier_px: float = 4.0
     """Observations off by more than this (and 5x the median) after the first BA round are dropped."""
-    floor: str = "auto"
+    floor: Literal["auto", "board", "none"] = "auto"
     """World frame: "auto" (a still board lying flat defines the floor), "board" (use the still
     board / origin_frame even if tilted), or "none" (Z from the cameras' up direction)."""
     origin_frame: int | None = None

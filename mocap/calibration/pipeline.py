@@ -287,24 +287,23 @@ def calibrate_session(
 
     rig, quality = calibrate_detections(det, board, models=[c.model for c in session.cameras], mirrored=mirrored,
                                         config=config, floor_frames=floor_frames, timings=timings)
-    out = session.calibration_dir
+    out = session.layout.calibration
     files = {
-        "detections": det.save(out / "board_detections.npz"),
-        "config": write_toml(out / "calibration_config.toml", {"calibration": config.to_dict()}),
-        "quality": write_toml(out / "calibration_quality.toml", {"schema_version": 1, **quality.to_dict(),
-                                                                 "timings_s": timings}),
-        "figure": write_quality_figure(rig, quality, out / "calibration_quality.png", board=board),
+        "detections": det.save(out.detections),
+        "config": write_toml(out.config, {"calibration": config.to_dict()}),
+        "quality": write_toml(out.quality, {"schema_version": 1, **quality.to_dict(), "timings_s": timings}),
+        "figure": write_quality_figure(rig, quality, out.quality_figure, board=board),
     }
-    rejected = out / "camera_rig.rejected.toml"
+    rejected = out.rejected_rig
     if quality.passed or accept:
-        files["rig"] = rig.save(session.rig_path)
+        files["rig"] = rig.save(out.rig)
         if rejected.exists():
             rejected.unlink()
     else:
         files["rejected_rig"] = rig.save(rejected)
         raise QualityGateError(
             "calibration failed the quality gate:\n  - " + "\n  - ".join(quality.failures),
-            path=out / "calibration_quality.toml",
+            path=out.quality,
             fix="follow the advice above and record the calibration take again; look at "
             f"{files['figure']} to see which camera is off. To use this calibration anyway, rerun "
             "with --accept (or relax the thresholds in session.toml [calibration.thresholds])",

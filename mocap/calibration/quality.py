@@ -10,7 +10,7 @@ from mocap.calibration.board import CharucoBoard
 from mocap.calibration.config import QualityThresholds
 from mocap.calibration.select import coverage
 from mocap.camera import CameraRig
-from mocap.triangulation import triangulate_dlt
+from mocap.multiview import triangulate_dlt
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import Literal
 
+from mocap.body.animation import SkeletonAnimation
 from mocap.errors import MocapError
-from mocap.export.animation import SkeletonAnimation
 from mocap.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,16 @@ GLTF_OPTIONS = {
 }
 
 
+def require_bpy(what: str):
+    """The ``bpy`` module (Blender as a Python module), or a clear error saying how to get it."""
+    try:
+        import bpy
+    except ImportError as exc:
+        raise MocapError(f"{what} needs Blender's Python module bpy, which is not installed ({exc})",
+                         fix="pip install bpy==5.0.1 (Python 3.11), or export bvh, which needs no Blender") from exc
+    return bpy
+
+
 def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None = None, *, mesh=None,
                    preset_axes: str | None = None, bone_display: str = "auto", name: str = "mocap") -> Path:
     """Write ``anim`` as an FBX or binary glTF file with Blender's exporters.
@@ -93,7 +103,7 @@ def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None
     Returns:
         The written path.
     """
-    import bpy
+    bpy = require_bpy(f"{str(fmt or Path(path).suffix).upper().lstrip('.')} export")
 
     from mocap.export import blender_scene
 

@@ -13,8 +13,9 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from mocap.body.animation import SkeletonAnimation
 from mocap.export import bone_frames
-from mocap.export.animation import SkeletonAnimation
+from mocap.geometry import continuous_quaternions, matrix_to_quaternion
 
 BoneDisplay = Literal["auto", "to_child", "keep"]
 
@@ -225,7 +226,7 @@ def key_armature(obj, anim: SkeletonAnimation, *, frame_start: int = 1, action_n
     F = anim.n_frames
     action, bag = _new_action(obj, action_name or f"{obj.name}_take")
     frames = frame_start + np.arange(F, dtype=np.float64)
-    quats = bone_frames.continuous_quaternions(bone_frames.matrix_to_quaternion(anim.local_rotations))
+    quats = continuous_quaternions(matrix_to_quaternion(anim.local_rotations))
     for j, bone_name in enumerate(anim.names):
         pb = obj.pose.bones[bone_name]
         pb.rotation_mode = "QUATERNION"

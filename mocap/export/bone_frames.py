@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from mocap.export.animation import SkeletonAnimation
+from mocap.body.animation import SkeletonAnimation
+from mocap.geometry import shortest_rotation, unit
 
 #: A child counts as the continuation of its parent's bone when its direction is within this angle (cosine).
 CONTINUATION_COS = 0.5
@@ -62,8 +63,8 @@ def primary_children(rest_positions: np.ndarray, parents) -> list[int]:
         if len(kids) == 1 and parents[j] >= 0:
             out.append(kids[0])
             continue
-        ref = np.array([0.0, 0.0, 1.0]) if parents[j] < 0 else _unit(r[j] - r[parents[j]])
-        cos = [float(_unit(r[c] - r[j]) @ ref) for c in kids]
+        ref = np.array([0.0, 0.0, 1.0]) if parents[j] < 0 else unit(r[j] - r[parents[j]])
+        cos = [float(unit(r[c] - r[j]) @ ref) for c in kids]
         best = int(np.argmax(cos))
         out.append(kids[best] if (cos[best] >= CONTINUATION_COS or parents[j] < 0) else -1)
     return out
@@ -88,7 +89,7 @@ def child_tails(rest_positions: np.ndarray, parents) -> np.ndarray:
             d = tails[p] - r[p] if prim[p] == j else r[j] - r[p]
         else:
             d, length = np.array([0.0, 0.0, 1.0]), 0.1
-        tails[j] = r[j] + length * _unit(d)
+        tails[j] = r[j] + length * unit(d)
     return tails
 
 
@@ -101,7 +102,7 @@ def aligned_orientations(rest_orientations: np.ndarray, directions: np.ndarray) 
     B = np.asarray(rest_orientations, dtype=np.float64)
     out = np.empty_like(B)
     for j in range(len(B)):
-        out[j] = rotation_between(B[j][:, 1], directions[j], fallback_axis=B[j][:, 0]) @ B[j]
+        out[j] = shortest_rotation(B[j][:, 1], directions[j], fallback_axis=B[j][:, 0]) @ B[j]
     return out
 
 
@@ -111,7 +112,7 @@ def bones_follow_children(anim: SkeletonAnimation, max_angle_deg: float = 10.0, 
     True when at least ``share`` of the joints that have a primary child point within ``max_angle_deg`` of it.
     """
     prim = primary_children(anim.rest_positions, anim.parents)
-    cos = [float(_unit(anim.rest_positions[c] - anim.rest_positions[j]) @ anim.rest_orientations[j][:, 1])
+    cos = [float(unit(anim.rest_positions[c] - anim.rest_positions[j]) @ anim.rest_orientations[j][:, 1])
            for j, c in enumerate(prim) if c >= 0]
     return bool(cos) and np.mean(np.array(cos) >= np.cos(np.radians(max_angle_deg))) >= share
 
@@ -142,69 +143,6 @@ def octahedral_bone_mesh(anim: SkeletonAnimation, width: float = 0.12
     faces = (6 * np.arange(J)[:, None, None] + tri).reshape(-1, 3)
     weights = np.repeat(np.eye(J), 6, axis=0)
     return verts, faces, weights
-
-
-def rotation_between(a: np.ndarray, b: np.ndarray, *, fallback_axis: np.ndarray | None = None) -> np.ndarray:
-    """The smallest rotation ``(3, 3)`` turning direction ``a`` onto direction ``b``."""
-    a, b = _unit(a), _unit(b)
-    axis = np.cross(a, b)
-    s, c = np.linalg.norm(axis), float(a @ b)
-    if s < 1e-9:
-        if c > 0:
-            return np.eye(3)
-        axis = fallback_axis if fallback_axis is not None else np.cross(a, [1.0, 0.0, 0.0])
-        if np.linalg.norm(np.cross(axis, a)) < 1e-9:
-            axis = np.cross(a, [0.0, 1.0, 0.0])
-        axis = _unit(axis - (axis @ a) * a)
-        return 2.0 * np.outer(axis, axis) - np.eye(3)
-    k = axis / s
-    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + s * K + (1 - c) * K @ K
-
-
-def matrix_to_quaternion(R: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)`` rotations -> ``(..., 4)`` unit quaternions ``(w, x, y, z)`` with ``w >= 0``."""
-    R = np.asarray(R, dtype=np.float64)
-    m = R.reshape(-1, 3, 3)
-    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
-    # Shepperd: take the largest of 4w^2, 4x^2, 4y^2, 4z^2 for the division
-    cand = np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], axis=1)
-    best = np.argmax(cand, axis=1)
-    q = np.empty((len(m), 4))
-    for i, (a, b, c) in enumerate(((None, None, None), (0, 1, 2), (1, 2, 0), (2, 0, 1))):
-        sel = best == i
-        if not sel.any():
-            continue
-        s = m[sel]
-        if a is None:
-            w = np.sqrt(np.maximum(1.0 + tr[sel], 1e-300)) * 0.5
-            f = 0.25 / w
-            q[sel] = np.stack([w, (s[:, 2, 1] - s[:, 1, 2]) * f, (s[:, 0, 2] - s[:, 2, 0]) * f,
-                               (s[:, 1, 0] - s[:, 0, 1]) * f], axis=1)
-        else:
-            v = np.sqrt(np.maximum(1.0 + s[:, a, a] - s[:, b, b] - s[:, c, c], 1e-300)) * 0.5
-            f = 0.25 / v
-            out = np.empty((sel.sum(), 4))
-            out[:, 0] = (s[:, c, b] - s[:, b, c]) * f
-            out[:, 1 + a] = v
-            out[:, 1 + b] = (s[:, b, a] + s[:, a, b]) * f
-            out[:, 1 + c] = (s[:, c, a] + s[:, a, c]) * f
-            q[sel] = out
-    q *= np.where(q[:, :1] < 0, -1.0, 1.0)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    return q.reshape(R.shape[:-2] + (4,))
-
-
-def continuous_quaternions(q: np.ndarray) -> np.ndarray:
-    """Flip signs along axis 0 (frames) so consecutive quaternions lie in the same hemisphere.
-
-    ``q`` and ``-q`` are the same rotation, but keyframe interpolation between them takes the long way.
-    """
-    q = np.array(q, dtype=np.float64)
-    for f in range(1, len(q)):
-        flip = np.sum(q[f] * q[f - 1], axis=-1) < 0
-        q[f][flip] *= -1
-    return q
 
 
 def fill_missing_frames(anim: SkeletonAnimation) -> SkeletonAnimation:
@@ -240,7 +178,3 @@ def _hold_nearest(values: np.ndarray, ok: np.ndarray, default: np.ndarray) -> np
     return out
 
 
-def _unit(v) -> np.ndarray:
-    v = np.asarray(v, dtype=np.float64)
-    n = np.linalg.norm(v)
-    return v / n if n > 1e-12 else v

@@ -28,10 +28,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from mocap.body.animation import SkeletonAnimation
 from mocap.body.skeleton import JOINT_NAMES
 from mocap.errors import InputError
-from mocap.export.animation import SkeletonAnimation
 from mocap.export.rigs import RigPreset, rig_rest_animation
+from mocap.geometry import axis_angle_to_matrix, kabsch_rotation, shortest_rotation, transpose, twist_angle, unit
 
 log = logging.getLogger(__name__)
 
@@ -101,56 +102,6 @@ def smplx_roles(names) -> dict[str, str]:
 # Rotation helpers (vectorized)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def _T(R: np.ndarray) -> np.ndarray:
-    return np.swapaxes(R, -1, -2)
-
-
-def _skew(v: np.ndarray) -> np.ndarray:
-    x, y, z = v[..., 0], v[..., 1], v[..., 2]
-    zero = np.zeros_like(x)
-    return np.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(v.shape[:-1] + (3, 3))
-
-
-def shortest_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)`` smallest rotations taking direction ``a (..., 3)`` to direction ``b (..., 3)``
-    (half a turn about an axis perpendicular to ``a`` when they are opposite)."""
-    a, b = _unit(np.asarray(a, float)), _unit(np.asarray(b, float))
-    v, c = np.cross(a, b), np.sum(a * b, axis=-1)
-    K = _skew(v)
-    opposite = c < -1.0 + 1e-9
-    R = np.eye(3) + K + K @ K / np.where(opposite, 1.0, 1.0 + c)[..., None, None]
-    helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
-    p = _unit(np.cross(a, helper))
-    half_turn = 2.0 * p[..., :, None] * p[..., None, :] - np.eye(3)
-    return np.where(opposite[..., None, None], half_turn, R)
-
-
-def best_rotation(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """The rotation ``R (3, 3)`` that best turns unit directions ``src (K, 3)`` onto ``dst (K, 3)``
-    (Kabsch); a small pull towards the identity decides what the directions leave free (one direction:
-    the shortest rotation; collinear directions: the least twist about them)."""
-    w = np.ones(len(src)) if weights is None else np.asarray(weights, float)
-    M = np.einsum("k,ka,kb->ab", w, _unit(dst), _unit(src)) + 1e-6 * w.sum() * np.eye(3)
-    U, _, Vt = np.linalg.svd(M)
-    return U @ np.diag([1.0, 1.0, np.sign(np.linalg.det(U @ Vt))]) @ Vt
-
-
-def _axis_rotation(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    K = _skew(_unit(axis))
-    return np.eye(3) + np.sin(angle)[..., None, None] * K + (1 - np.cos(angle))[..., None, None] * (K @ K)
-
-
-def twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """Swing-twist decomposition: the twist angle ``(...)`` of rotations ``R (..., 3, 3)`` about ``axis``."""
-    w = 0.5 * np.sqrt(np.maximum(1.0 + np.trace(R, axis1=-2, axis2=-1), 0.0))  # quaternion w >= 0
-    wv = np.stack([R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1) / 4
-    return 2.0 * np.arctan2(np.sum(wv * _unit(axis), axis=-1), w * w)  # wv = w * (quaternion vector part)
-
-
 def locals_from_world(W: np.ndarray, rest_orientations: np.ndarray, parents) -> np.ndarray:
     """``(F, J, 3, 3)`` local rotations ``L_j = B_j^T B_p W_p^T W_j`` (root: ``B_0^T W_0``) from world
     orientations ``W (F, J, 3, 3)``: the inverse of `SkeletonAnimation.world_transforms`."""
@@ -160,7 +111,7 @@ def locals_from_world(W: np.ndarray, rest_orientations: np.ndarray, parents) -> 
         if p < 0:
             L[:, j] = B[j].T @ W[:, j]
         else:
-            L[:, j] = B[j].T @ B[p] @ _T(W[:, p]) @ W[:, j]
+            L[:, j] = B[j].T @ B[p] @ transpose(W[:, p]) @ W[:, j]
     return L
 
 
@@ -268,7 +219,7 @@ def rest_alignment(tgt_rest: SkeletonAnimation, src_rest: SkeletonAnimation, bon
         d_s = np.array([r_s[src_index[bone_map[names[c]]]] - r_s[s] for c in kids]).reshape(-1, 3)
         ok = (np.linalg.norm(d_t, axis=1) > 1e-4) & (np.linalg.norm(d_s, axis=1) > 1e-4)
         if ok.any():
-            C[j] = best_rotation(d_t[ok], d_s[ok])
+            C[j] = kabsch_rotation(unit(d_t[ok]), unit(d_s[ok]), identity_pull=1e-6)
         else:
             C[j] = C[nearest[j]] if nearest[j] >= 0 else np.eye(3)
     return C
@@ -317,7 +268,7 @@ def retarget(source: SkeletonAnimation, target: RigPreset | SkeletonAnimation, *
     bone_map = resolve_bone_map(tgt, source, bone_map)
     rest = tgt.rest
     Ps, Ws = source.world_transforms()
-    D = Ws @ _T(source.rest_orientations)  # (F, Js, 3, 3) world rotation away from rest
+    D = Ws @ transpose(source.rest_orientations)  # (F, Js, 3, 3) world rotation away from rest
     C = rest_alignment(rest, source, bone_map)
     src_index = {n: k for k, n in enumerate(source.names)}
     F, J = source.n_frames, len(rest.names)
@@ -351,9 +302,9 @@ def _twisted(W_t: np.ndarray, D: np.ndarray, source: SkeletonAnimation, joint: s
         return W_t
     s = source.names.index(name)
     p = source.parents[s]
-    rel = D[:, s] @ _T(D[:, p]) if p >= 0 else D[:, s]
+    rel = D[:, s] @ transpose(D[:, p]) if p >= 0 else D[:, s]
     axis = W_t[:, :, 1]  # a bone's Y axis points along it
-    return _axis_rotation(axis, weight * twist_angle(rel, axis)) @ W_t
+    return axis_angle_to_matrix(unit(axis) * (weight * twist_angle(rel, axis))[..., None]) @ W_t
 
 
 def _root_scale(scale_root: str | float, rest: SkeletonAnimation, source: SkeletonAnimation, chains) -> float:
@@ -453,12 +404,12 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     a = np.linalg.norm(knee - hip, axis=-1)
     b = np.linalg.norm(ankle - knee, axis=-1)
     to_target = target - hip
-    u = _unit(to_target)
+    u = unit(to_target)
     d = np.clip(np.linalg.norm(to_target, axis=-1), np.abs(a - b) + 1e-6, (a + b) * (1 - 1e-6))
     bend = knee - hip
     n = bend - np.sum(bend * u, -1, keepdims=True) * u
     n_pole = pole - np.sum(pole * u, -1, keepdims=True) * u
-    n = _unit(np.where(np.linalg.norm(n, axis=-1, keepdims=True) > 1e-4 * a[:, None], n, n_pole))
+    n = unit(np.where(np.linalg.norm(n, axis=-1, keepdims=True) > 1e-4 * a[:, None], n, n_pole))
     cos_a = np.clip((a * a + d * d - b * b) / (2 * a * d), -1.0, 1.0)
     new_knee = hip + a[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a * cos_a)[:, None] * n)
     new_ankle = hip + d[:, None] * u

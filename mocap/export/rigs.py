@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from mocap.body.animation import SkeletonAnimation
 from mocap.body.skeleton import JOINT_NAMES
 from mocap.errors import InputError
-from mocap.export.animation import SkeletonAnimation
+from mocap.geometry import axis_angle_to_matrix
 
 SCHEMA_VERSION = 1
-#: Built-in presets live next to the package (``<repo>/rigs``); ``MOCAP_RIGS_DIR`` overrides the folder.
-RIGS_DIR = Path(__file__).resolve().parents[2] / "rigs"
+#: Built-in presets ship inside the package (``mocap/data/rigs``, copied to the repository's ``rigs/`` for
+#: people to read); ``MOCAP_RIGS_DIR`` overrides the folder.
+RIGS_DIR = Path(__file__).resolve().parents[1] / "data" / "rigs"
 RIGS_DIR_ENV = "MOCAP_RIGS_DIR"
 _AXES = ("X", "Y", "Z", "-X", "-Y", "-Z")
 _FIX_FORMAT = "see rigs/README.md for the preset format"
@@ -98,20 +100,11 @@ def bone_matrices(directions: np.ndarray, rolls: np.ndarray) -> np.ndarray:
                   np.stack([-x, y, -z], -1),
                   np.stack([-x * z / theta, z, 1 - z * z / theta], -1)], -2)
     M = np.where(flip[..., None, None], np.diag([-1.0, -1.0, 1.0]), M)
-    return _axis_angle(d, np.asarray(rolls, dtype=np.float64)) @ M
-
-
-def _axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotations about unit ``axis (..., 3)`` by ``angle (...)`` radians -> ``(..., 3, 3)``."""
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    zero = np.zeros_like(x)
-    K = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(axis.shape[:-1] + (3, 3))
-    s, c = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
-    return np.eye(3) + s * K + (1 - c) * (K @ K)
+    return axis_angle_to_matrix(d * np.asarray(rolls, dtype=np.float64)[..., None]) @ M
 
 
 def rigs_dir() -> Path:
-    """The folder of the built-in presets (``MOCAP_RIGS_DIR`` if set, else ``rigs/`` next to the package)."""
+    """The folder of the built-in presets (``MOCAP_RIGS_DIR`` if set, else the package's ``data/rigs``)."""
     env = os.environ.get(RIGS_DIR_ENV)
     return Path(env) if env else RIGS_DIR
 
@@ -134,7 +127,7 @@ def load_rig(name_or_path: str | Path) -> RigPreset:
         folder = rigs_dir()
         if not folder.is_dir():
             raise InputError(f"the rig presets folder {folder} is missing",
-                             fix=f"run from a source checkout (rigs/ beside the mocap package), set {RIGS_DIR_ENV} "
+                             fix=f"reinstall mocap (its package data is incomplete), set {RIGS_DIR_ENV} "
                                  "to a folder of preset .toml files, or pass a rig .toml path")
         path = folder / f"{text}.toml"
         if not path.is_file():

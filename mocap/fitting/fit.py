@@ -13,16 +13,17 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from mocap.body import skeleton
 from mocap.body.motion import BodyMotion
 from mocap.errors import InputError
-from mocap.export.animation import Y_UP_TO_Z_UP
 from mocap.fitting.init import initial_pose
 from mocap.fitting.model import MarkerModel
-from mocap.smoothing import fill_gaps
+from mocap.geometry import Y_UP_TO_Z_UP, matrix_to_axis_angle
+from mocap.smoothing.filters import fill_gaps
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +66,13 @@ class FitConfig:
     """Pull of betas toward the mean shape."""
     floor_weight: float = 4.0
     """Penalty on heel and toe markers below the floor (z < 0), in cm^2."""
-    fit_hands: str = "auto"
+    fit_hands: Literal["auto", "yes", "no"] = "auto"
     """``auto``: fit finger rotations when hand keypoints exist; ``yes``/``no`` to force."""
     min_markers: int = 6
     """Frames with fewer valid keypoints are carried by the temporal term and reported."""
-    device: str = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     """``auto`` (a GPU when torch sees one), ``cpu`` or ``cuda``."""
-    precision: str = "float32"
+    precision: Literal["float32", "float64"] = "float32"
     """``float32`` (fast, ample for millimetres) or ``float64``."""
     threads: int = 1
     """CPU threads for torch during the fit (0: torch's default). The batched solves are small; one thread
@@ -169,7 +170,7 @@ def _lowpass_motion(R, transl, free, fps, cutoff_hz):
     """Zero-phase Butterworth of the root rotation, translation and free joint rotations (rotation matrices
     filtered element-wise, then projected back onto rotations): the temporal target of the final fit."""
     from mocap.fitting.solver import log_so3
-    from mocap.smoothing import butterworth
+    from mocap.smoothing.filters import butterworth
 
     T = lambda a: R.new_tensor(np.ascontiguousarray(a))  # noqa: E731
     if R.shape[0] < 12 or not 0 < cutoff_hz < fps / 2:
@@ -394,8 +395,8 @@ def _fit(model, targets, weights, fps, config, hand_joints, progress) -> FitResu
     mk = mk.cpu().numpy()
     Rn = R.cpu().numpy()
     pose = np.zeros((F, skeleton.NUM_JOINTS, 3))
-    pose[:, 0] = skeleton.matrix_to_axis_angle(Rn[:, 0])
-    pose[:, free] = skeleton.matrix_to_axis_angle(Rn[:, free])
+    pose[:, 0] = matrix_to_axis_angle(Rn[:, 0])
+    pose[:, free] = matrix_to_axis_angle(Rn[:, free])
     tr = transl.cpu().numpy()
     err = np.linalg.norm(mk - np.nan_to_num(targets), axis=-1) * 1000.0
     count = finite.sum(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from mocap.body import skeleton
+from mocap.geometry import rigid_fit, shortest_rotation
 
 # (joint whose rotation is set, marker at the bone's start, marker at its end)
 LIMB_SWINGS = (
@@ -13,24 +14,6 @@ LIMB_SWINGS = (
     ("right_shoulder", "right_shoulder", "right_elbow"), ("right_elbow", "right_elbow", "right_wrist"),
 )
 TORSO = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
-
-
-def kabsch(src: np.ndarray, dst: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted rigid fits ``dst ~ R @ src + t`` for a batch: ``src (N, 3)``, ``dst (F, N, 3)``, ``w (F, N)``.
-
-    Returns ``R (F, 3, 3)``, ``t (F, 3)``.
-    """
-    ws = w / np.maximum(w.sum(1, keepdims=True), 1e-12)
-    cs = np.einsum("fn,nc->fc", ws, src)
-    cd = np.einsum("fn,fnc->fc", ws, np.nan_to_num(dst))
-    H = np.einsum("fn,fna,fnb->fab", ws, src[None] - cs[:, None], np.nan_to_num(dst) - cd[:, None])
-    U, _, Vt = np.linalg.svd(H)
-    d = np.sign(np.linalg.det(np.swapaxes(Vt, 1, 2) @ np.swapaxes(U, 1, 2)))
-    D = np.zeros((len(d), 3, 3))
-    D[:, 0, 0] = D[:, 1, 1] = 1.0
-    D[:, 2, 2] = d
-    R = np.swapaxes(Vt, 1, 2) @ D @ np.swapaxes(U, 1, 2)
-    return R, cd - np.einsum("fab,fb->fa", R, cs)
 
 
 def fill_nearest(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -68,7 +51,7 @@ def initial_pose(rest_markers: dict[str, np.ndarray], targets: dict[str, np.ndar
         dst = np.stack([targets[n] for n in torso], axis=1)
         w = np.isfinite(dst).all(-1).astype(float)
         ok = w.sum(1) >= 3
-        R, t = kabsch(src, dst, w)
+        R, t = rigid_fit(src, dst, w)
         R = fill_nearest(np.where(ok[:, None, None], R, world_from_model), ok)
         t = fill_nearest(t, ok)
         J0 = rest_joints[0]
@@ -92,7 +75,7 @@ def initial_pose(rest_markers: dict[str, np.ndarray], targets: dict[str, np.ndar
         d_obs = targets[b] - targets[a]
         ok = np.isfinite(d_obs).all(-1) & (np.linalg.norm(np.nan_to_num(d_obs), axis=-1) > 1e-6)
         d_rest = np.einsum("fab,b->fa", Gp, rest_markers[b] - rest_markers[a])
-        S = skeleton.swing(d_rest, np.where(ok[:, None], d_obs, d_rest))
+        S = shortest_rotation(d_rest, np.where(ok[:, None], d_obs, d_rest))
         local = np.swapaxes(Gp, 1, 2) @ S @ Gp
         rot[:, j] = fill_nearest(local, ok)
         G.pop(j, None)

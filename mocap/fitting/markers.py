@@ -6,7 +6,7 @@ import numpy as np
 from mocap.body import skeleton
 from mocap.errors import InputError
 from mocap.fitting.model import SMPLX_EXTRA_VERTEX_IDS
-from mocap.keypoint_sets import KEYPOINT_SETS, get_keypoint_set
+from mocap.keypoints2d.sets import KEYPOINT_SETS, get_keypoint_set
 
 
 def keypoint_set_for_names(joint_names: tuple[str, ...]):

@@ -75,21 +75,21 @@ def fit_take(session, take: str, config: FitConfig = FitConfig(), *, points_path
     """Fit one take of a session: reads ``points3d.npz``, writes ``body_motion.npz`` and ``fit.toml``."""
     from mocap.io.tomlio import write_toml
     from mocap.session import Session
-    from mocap.triangulation.robust import Points3D
+    from mocap.triangulation.points import Points3D
 
     if not isinstance(session, Session):
         session = Session.load(session)
     session.take(take)  # a clear error for an unknown take
-    out = session.take_dir(take)
-    path = Path(points_path) if points_path else out / "points3d.npz"
+    files = session.layout.take(take)
+    path = Path(points_path) if points_path else files.points3d
     if not path.is_file():
         raise InputError("no 3D points for this take", path=path,
                          fix=f"run `mocap triangulate {session.root} --take {take}` (or `mocap run`) first")
     points = Points3D.load(path)
     result = fit_points(points.xyz, points.joint_names, points.fps, config, progress=progress)
-    result.motion.save(out / "body_motion.npz")
+    result.motion.save(files.body_motion)
     fe = result.motion.fit_error_mm
-    write_toml(out / "fit.toml", {
+    write_toml(files.fit_summary, {
         "model": result.motion.model, "frames": int(result.motion.n_frames), "fps": float(points.fps),
         "seconds": float(result.seconds), "iterations": int(result.iterations),
         "fit_error_mm": {"mean": float(np.nanmean(fe)), "median": float(np.nanmedian(fe)),

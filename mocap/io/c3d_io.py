@@ -24,7 +24,7 @@ import numpy as np
 
 from mocap.errors import InputError, MocapError
 from mocap.io.atomic import atomic_path
-from mocap.io.points3d_formats import PointTrajectories, missing_together, validate_points
+from mocap.io.points_common import PointTrajectories, missing_together, validate_points
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.io.atomic import atomic_open
-from mocap.io.points3d_formats import (
+from mocap.io.points_common import (
     PointTrajectories,
     missing_together,
     parse_number_rows,

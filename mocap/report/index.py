@@ -22,7 +22,7 @@ LOOK_FOR = ("Start with the amber rows: each names the figures outside their lim
 
 
 def _calibration_line(session: Session) -> str:
-    path = session.calibration_dir / "calibration_quality.toml"
+    path = session.layout.calibration.quality
     if not path.is_file():
         return '<span class="badge none">NOT CALIBRATED</span> run `mocap run` (or `mocap calibrate`) first'
     q = read_toml(path)
@@ -61,7 +61,7 @@ def build_session_report(session: Session | str | Path, *, takes: Sequence[str] 
     names = list(takes) if takes else [t.name for t in session.takes]
     results: dict[str, tuple[dict | None, str | None, str]] = {}
     for name in names:
-        report = session.take_dir(name) / "report.html"
+        report = session.layout.take(name).report
         try:
             if build_takes:
                 figures = write_take_report(session, name, thresholds=thresholds).figures
@@ -88,7 +88,7 @@ def build_session_report(session: Session | str | Path, *, takes: Sequence[str] 
             f"</section>")
     header = (f"<h1>{esc(session.name)}: {len(names)} takes</h1><div class=\"meta\">{esc(str(session.root))} · "
               f"generated {time.strftime('%Y-%m-%d %H:%M')}</div>")
-    out = session.output_dir / "index.html"
+    out = session.layout.index
     write_text(out, page(f"{session.name} – mocap takes", header, body))
     log.info("session report %s", out)
     return out

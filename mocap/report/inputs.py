@@ -5,40 +5,21 @@ The report never runs a stage; a section is drawn only when its inputs are here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from mocap.body.motion import BodyMotion
 from mocap.camera import CameraRig
 from mocap.errors import InputError
+from mocap.evaluation.ground_truth import GroundTruth, has_ground_truth, load_ground_truth
 from mocap.io.tomlio import read_toml
-from mocap.keypoints import Keypoints2D
+from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.session import Session
-from mocap.triangulation.robust import Points3D
+from mocap.triangulation.points import Points3D
 
 log = logging.getLogger(__name__)
-
-TAKE_OUTPUTS = ("keypoints2d.npz", "points3d.npz", "body_motion.npz")
-"""Files of a take of which at least one must exist to make a report."""
-
-
-@dataclass(frozen=True, eq=False)
-class GroundTruth:
-    """A synthetic session's known answers for one take (``<session>/ground_truth/``).
-
-    Attributes:
-        point_sets: true points by set name (``"blazepose"``, ``"smplx_joints"``...): ``(xyz (F, J, 3)
-            metres in the world frame, J joint names)``.
-        body_motion: the true :class:`~mocap.body.motion.BodyMotion` or ``None``.
-        rig: the true camera rig or ``None``.
-    """
-
-    point_sets: dict[str, tuple[np.ndarray, tuple[str, ...]]] = field(default_factory=dict)
-    body_motion: object | None = None
-    rig: CameraRig | None = None
-
 
 @dataclass(frozen=True, eq=False)
 class TakeInputs:
@@ -111,7 +92,7 @@ def _stamp_seconds(path: Path) -> float | None:
 def stage_timings(session: Session, take: str) -> dict[str, float]:
     """Seconds per stage from the stamps ``mocap run`` writes (calibration's, then the take's)."""
     out = {}
-    stamps = [p for folder in (session.calibration_dir, session.take_dir(take))
+    stamps = [p for folder in (session.layout.calibration.folder, session.layout.take(take).folder)
               for p in sorted(folder.glob(".*.stamp.toml"))]
     for stamp in stamps:
         seconds = _stamp_seconds(stamp)
@@ -120,57 +101,20 @@ def stage_timings(session: Session, take: str) -> dict[str, float]:
     return out
 
 
-def load_ground_truth(session: Session, take: str, rig_names: list[str] | None = None) -> GroundTruth | None:
-    """The take's ground truth (``ground_truth/<take>/joints.npz``, ``body_motion.npz``) and the true rig
-    (``ground_truth/camera_rig.toml``), or ``None`` when the session has no ``ground_truth/`` folder."""
-    folder = session.root / "ground_truth"
-    if not folder.is_dir():
+def take_ground_truth(session: Session, take: str, rig_names: list[str] | None = None) -> GroundTruth | None:
+    """The take's ground truth, or ``None`` when the session has none; the true rig is left out when its
+    cameras differ from the calibrated ones."""
+    if not has_ground_truth(session.root):
         return None
-    point_sets, body, rig = {}, None, None
-    joints_path = folder / take / "joints.npz"
-    if joints_path.is_file():
-        point_sets = _read_point_sets(joints_path)
-    body_path = folder / take / "body_motion.npz"
-    if body_path.is_file():
-        from mocap.body.motion import BodyMotion
-
-        body = BodyMotion.load(body_path)
-    rig_path = folder / "camera_rig.toml"
-    if rig_path.is_file():
-        rig = CameraRig.load(rig_path)
-        if rig_names is not None and not set(rig_names) <= set(rig.names):
-            log.warning("%s: cameras differ from the calibrated rig; calibration not compared", rig_path)
-            rig = None
-    if not point_sets and body is None and rig is None:
-        return None
-    return GroundTruth(point_sets, body, rig)
-
-
-def _read_point_sets(path: Path) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
-    """Every ``(F, J, 3)`` array of a ``joints.npz`` that has its names beside it: ``<key>`` with
-    ``<key>_names`` (``blazepose``, ``blazepose_names``), ``<set>_joints`` with ``<set>_joint_names``
-    (``smplx_joints``), or ``xyz`` with ``joint_names``."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"ground-truth joints are unreadable ({exc})", path=path,
-                         fix="regenerate the synthetic session") from exc
-    sets = {}
-    for key, xyz in arrays.items():
-        spellings = ["joint_names"] if key == "xyz" else [f"{key}_names"]
-        if key.endswith("_joints"):
-            spellings.append(key[: -len("_joints")] + "_joint_names")
-        names_key = next((n for n in spellings if n in arrays), None)
-        if names_key is None or xyz.ndim != 3 or xyz.shape[2] != 3:
-            continue
-        names = tuple(str(s) for s in arrays[names_key])
-        if len(names) == xyz.shape[1]:
-            sets[key] = (np.asarray(xyz, float), names)
-    if not sets:
-        raise InputError(f"no (F, J, 3) joint array with joint names found (arrays: {sorted(arrays)})", path=path,
-                         fix="regenerate the synthetic session")
-    return sets
+        gt = load_ground_truth(session.root, take)
+    except InputError as exc:
+        log.warning("ground truth not used: %s", exc)
+        return None
+    if gt.rig is not None and rig_names is not None and not set(rig_names) <= set(gt.rig.names):
+        log.warning("%s: cameras differ from the calibrated rig; calibration not compared", session.ground_truth.rig)
+        gt = dataclasses.replace(gt, rig=None)
+    return gt
 
 
 def _newest_output(paths: list[Path]) -> str:
@@ -187,22 +131,17 @@ def load_take_inputs(session: Session, take: str) -> TakeInputs:
     and the command that makes it).
     """
     session.take(take)  # a clear error for an unknown take
-    out = session.take_dir(take)
-    if not any((out / name).is_file() for name in TAKE_OUTPUTS):
-        raise InputError(f"take {take!r} has no outputs yet (no {' / '.join(TAKE_OUTPUTS)})",
-                         path=out / TAKE_OUTPUTS[0],
-                         fix=f"run `mocap run {session.root} --take {take}` first")
-    rig = CameraRig.load(session.rig_path) if session.rig_path.is_file() else None
-    quality_path = session.calibration_dir / "calibration_quality.toml"
-    quality = read_toml(quality_path) if quality_path.is_file() else None
-    keypoints = Keypoints2D.load(out / "keypoints2d.npz") if (out / "keypoints2d.npz").is_file() else None
-    points = Points3D.load(out / "points3d.npz") if (out / "points3d.npz").is_file() else None
-    raw = Points3D.load(out / "points3d_raw.npz") if (out / "points3d_raw.npz").is_file() else None
-    body = None
-    if (out / "body_motion.npz").is_file():
-        from mocap.body.motion import BodyMotion
-
-        body = BodyMotion.load(out / "body_motion.npz")
-    truth = load_ground_truth(session, take, rig.names if rig is not None else None)
-    return TakeInputs(session, take, out, rig, quality, keypoints, points, raw, body,
-                      stage_timings(session, take), _newest_output([out / n for n in TAKE_OUTPUTS]), truth)
+    files = session.layout.take(take)
+    calib = session.layout.calibration
+    if not any(p.is_file() for p in files.results()):
+        raise InputError(f"take {take!r} has no outputs yet (no {' / '.join(p.name for p in files.results())})",
+                         path=files.results()[0], fix=f"run `mocap run {session.root} --take {take}` first")
+    rig = CameraRig.load(calib.rig) if calib.rig.is_file() else None
+    quality = read_toml(calib.quality) if calib.quality.is_file() else None
+    keypoints = Keypoints2D.load(files.keypoints2d) if files.keypoints2d.is_file() else None
+    points = Points3D.load(files.points3d) if files.points3d.is_file() else None
+    raw = Points3D.load(files.points3d_raw) if files.points3d_raw.is_file() else None
+    body = BodyMotion.load(files.body_motion) if files.body_motion.is_file() else None
+    truth = take_ground_truth(session, take, rig.names if rig is not None else None)
+    return TakeInputs(session, take, files.folder, rig, quality, keypoints, points, raw, body,
+                      stage_timings(session, take), _newest_output(files.results()), truth)

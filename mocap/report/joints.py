@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mocap.keypoint_sets import KeypointSet, get_keypoint_set
-from mocap.smoothing import tree_edges
+from mocap.keypoints2d.sets import registered_set
 
 KEY_JOINTS = ("pelvis", "left_wrist", "right_wrist", "left_ankle", "right_ankle")
 """SMPL-X names of the joints whose trajectories the report plots."""
@@ -18,17 +17,6 @@ _SPELLINGS = {  # other spellings of SMPL-X joint names (OpenPose, Pose2Sim, moc
     "left_ankle": ("left_ankle", "lankle", "l_ankle", "leftfoot", "left_foot"),
     "right_ankle": ("right_ankle", "rankle", "r_ankle", "rightfoot", "right_foot"),
 }
-
-
-def registered_set(joint_names, keypoint_set: str | None) -> KeypointSet | None:
-    """The registered keypoint set ``keypoint_set`` if the points follow its joint order, else ``None``."""
-    if not keypoint_set:
-        return None
-    try:
-        ks = get_keypoint_set(keypoint_set)
-    except KeyError:
-        return None
-    return ks if tuple(ks.joint_names) == tuple(joint_names) else None
 
 
 def canonical_names(joint_names, keypoint_set: str | None) -> list[str | None]:
@@ -60,18 +48,3 @@ def joint_track(xyz: np.ndarray, joint_names, smplx_name: str, keypoint_set: str
         if None not in hips:
             return 0.5 * (xyz[:, hips[0]] + xyz[:, hips[1]])
     return None
-
-
-def skeleton_edges(joint_names, keypoint_set: str | None) -> np.ndarray:
-    """``(E, 2)`` skeleton edges of the keypoint set (a spanning tree: one bone per child joint); empty
-    when the set is unknown or its joint order differs."""
-    ks = registered_set(joint_names, keypoint_set)
-    if ks is None or not ks.edges:
-        return np.zeros((0, 2), int)
-    return tree_edges(ks.edges, len(ks.joint_names))
-
-
-def drawing_edges(joint_names, keypoint_set: str | None) -> np.ndarray:
-    """``(E, 2)`` all edges of the keypoint set's drawing (loops included); empty when unknown."""
-    ks = registered_set(joint_names, keypoint_set)
-    return np.array(ks.edges if ks is not None else (), int).reshape(-1, 2)

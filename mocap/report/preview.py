@@ -9,8 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from mocap.report.page import Image
-from mocap.report.render import (ViewCamera, blank, draw_floor, draw_skeleton, encode_gif, facing_direction,
-                                 filmstrip_png, frame_view, rasterize, side_of)
+from mocap.report.render import (
+    ViewCamera,
+    blank,
+    draw_floor,
+    draw_skeleton,
+    encode_gif,
+    facing_direction,
+    filmstrip_png,
+    frame_view,
+    rasterize,
+    side_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +72,7 @@ def stick_figure_frames(xyz: np.ndarray, names, edges: np.ndarray, keypoint_set:
 
 def points_preview(xyz: np.ndarray, names, keypoint_set: str | None) -> Image | None:
     """A stick-figure animation of triangulated points ``xyz (F, J, 3)``."""
-    from mocap.report.joints import drawing_edges
+    from mocap.keypoints2d.sets import drawing_edges
 
     if not np.isfinite(xyz).any():
         return None
@@ -90,14 +100,11 @@ def body_preview(body) -> Image:
 
 def _body_model(body) -> dict | None:
     """The arrays of the body model ``body`` was fitted with, or ``None`` when it is not installed."""
+    from mocap.bodymodels import load_model_arrays, resolve_model_path
     from mocap.errors import InputError
 
     path = BODY_MODEL_FILE
     if path is None:
-        try:
-            from mocap.bodymodels import resolve_model_path
-        except ImportError:
-            return None
         try:
             path, _ = resolve_model_path("open" if body.model == "open_smplx" else "smplx")
         except InputError as exc:
@@ -105,21 +112,14 @@ def _body_model(body) -> dict | None:
             return None
     if not Path(path).is_file():
         return None
-    try:
-        from mocap.bodymodels import load_model_arrays
-    except ImportError:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
     return load_model_arrays(path)
 
 
 def _mesh_frames(body, idx: np.ndarray) -> list[np.ndarray] | None:
-    """Mesh renders posed by ``mocap.body.lbs.pose_vertices``, or ``None`` when the posing function or
-    the body model is missing (or posing fails, which is logged)."""
-    try:
-        from mocap.body.lbs import pose_vertices
-    except ImportError:
-        return None
+    """Mesh renders posed by ``mocap.body.lbs.pose_vertices``, or ``None`` when the body model is missing
+    (or posing fails, which is logged)."""
+    from mocap.body.lbs import pose_vertices
+
     model = _body_model(body)
     if model is None:
         return None

@@ -58,10 +58,10 @@ def write_take_report(session: Session | str | Path, take: str, *, out_path: str
     truth = compare_with_truth(inputs)
     ctx = ReportContext(inputs, truth, key_figures(inputs, truth, thresholds), thresholds)
     sections = [s for s in (build(ctx) for build in SECTION_BUILDERS) if s is not None]
-    out = Path(out_path) if out_path is not None else inputs.take_dir / "report.html"
+    out = Path(out_path) if out_path is not None else session.layout.take(take).report
     images = _write_images(sections, out.with_suffix(""))
     back = (' · <a style="color:#8ab4f8" href="../../index.html">all takes</a>'
-            if out_path is None and out.parent == session.take_dir(take) else "")
+            if out_path is None and out.parent == session.layout.take(take).folder else "")
     status, line = verdict(ctx.figures)
     header = (f"<h1>{esc(session.name)} / {esc(take)}</h1><div class=\"meta\">"
               f"<span class=\"badge {status}\">{esc(status.upper())}</span> {esc(line)}<br>"

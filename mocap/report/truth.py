@@ -1,4 +1,4 @@
-"""A take's outputs against a synthetic session's ground truth (metrics from :mod:`mocap.evaluation`)."""
+"""A take's outputs against a synthetic session's ground truth (metrics from :mod:`mocap.evaluation.metrics`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mocap.errors import MocapError
-from mocap.evaluation import PointErrors, evaluate_points, joint_angle_errors_deg, point_errors_mm, procrustes_align
+from mocap.evaluation.metrics import PointErrors, evaluate_points, joint_angle_errors_deg, point_errors_mm
+from mocap.geometry import axis_angle_to_matrix, similarity_align
 from mocap.report.inputs import TakeInputs
 from mocap.report.joints import canonical_names
 
@@ -46,7 +47,7 @@ class TruthComparison:
         angle_per_joint_deg: ``(22,)`` mean joint-angle (parent-relative rotation) error per body joint.
         angle_per_frame_deg: ``(F,)`` mean over body joints.
         calibration: :func:`mocap.calibration.compare.compare_rigs` of the calibrated vs the true rig.
-        external: scalar figures from ``mocap.synth.ground_truth.evaluate_take`` when it exists.
+        external: scalar figures from ``mocap.evaluation.ground_truth.evaluate_take`` when it exists.
     """
 
     points: PointComparison | None = None
@@ -76,7 +77,7 @@ def compare_points(pred: np.ndarray, pred_names, truth: np.ndarray, truth_names,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames give NaN
         per_frame = np.nanmean(point_errors_mm(p, t), axis=1)
-        pa_frame = np.nanmean(point_errors_mm(procrustes_align(p, t), t), axis=1)
+        pa_frame = np.nanmean(point_errors_mm(similarity_align(p, t), t), axis=1)
     return PointComparison(evaluate_points(p, t), tuple(pred_names[i] for i, _ in pairs), per_frame, pa_frame)
 
 
@@ -89,8 +90,8 @@ def compare_bodies(fit, truth) -> tuple[PointComparison, np.ndarray, np.ndarray]
     names = skeleton.JOINT_NAMES[:BODY_JOINTS]
     points = compare_points(fit.joint_positions()[:n, :BODY_JOINTS], names,
                             truth.joint_positions()[:n, :BODY_JOINTS], names)
-    R_fit = skeleton.axis_angle_to_matrix(fit.full_pose()[:n, :BODY_JOINTS])
-    R_true = skeleton.axis_angle_to_matrix(truth.full_pose()[:n, :BODY_JOINTS])
+    R_fit = axis_angle_to_matrix(fit.full_pose()[:n, :BODY_JOINTS])
+    R_true = axis_angle_to_matrix(truth.full_pose()[:n, :BODY_JOINTS])
     angles = joint_angle_errors_deg(R_fit, R_true)  # (F, 22)
     return points, angles.mean(axis=0), angles.mean(axis=1)
 
@@ -107,8 +108,8 @@ def compare_with_truth(inputs: TakeInputs) -> TruthComparison | None:
         points = max((c for c in candidates if c is not None), key=lambda c: len(c.joint_names), default=None)
         if points is None:
             log.warning("no joint of points3d.npz matches a ground-truth joint name; MPJPE not computed")
-    if gt.body_motion is not None and inputs.body_motion is not None:
-        fit, angle_joint, angle_frame = compare_bodies(inputs.body_motion, gt.body_motion)
+    if gt.motion is not None and inputs.body_motion is not None:
+        fit, angle_joint, angle_frame = compare_bodies(inputs.body_motion, gt.motion)
     if gt.rig is not None and inputs.rig is not None:
         from mocap.calibration.compare import compare_rigs
 
@@ -118,12 +119,10 @@ def compare_with_truth(inputs: TakeInputs) -> TruthComparison | None:
 
 
 def _external_figures(inputs: TakeInputs) -> dict[str, float] | None:
-    """Scalar figures of ``mocap.synth.ground_truth.evaluate_take`` (the synthetic session's own
-    evaluation), when that module exists."""
-    try:
-        from mocap.synth.ground_truth import evaluate_take
-    except ImportError:
-        return None
+    """Scalar figures of ``mocap.evaluation.ground_truth.evaluate_take`` (the synthetic session's own
+    evaluation)."""
+    from mocap.evaluation.ground_truth import evaluate_take
+
     try:
         result = evaluate_take(inputs.session.root, inputs.take, inputs.session.output_dir)
     except (MocapError, OSError, KeyError, ValueError) as exc:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mocap.io.bvh import forward_kinematics, read_bvh
+from mocap.export.bvh import forward_kinematics, read_bvh
 from mocap.io.frames import natural_key
 
 CMU_UNIT_M = 0.0254 / 0.45

@@ -176,7 +176,7 @@ def body_ground_truth(model, betas: np.ndarray, pose: np.ndarray, transl: np.nda
     """``(vertices (F, V, 3), BodyMotion, joints.npz arrays)`` of a motion."""
     from mocap.body import lbs
     from mocap.body.motion import BodyMotion
-    from mocap.keypoint_sets import get_keypoint_set
+    from mocap.keypoints2d.sets import get_keypoint_set
 
     verts, joints = lbs.pose_vertices(model, betas, pose, transl)
     motion = BodyMotion.from_full_pose(pose, transl, betas, lbs.rest_joints(model, betas), fps, model="open_smplx")

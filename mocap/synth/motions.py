@@ -30,7 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from mocap.body import lbs
-from mocap.body.skeleton import JOINT_NAMES, NUM_JOINTS, axis_angle_to_matrix, matrix_to_axis_angle, swing
+from mocap.body.skeleton import JOINT_NAMES, NUM_JOINTS
+from mocap.geometry import axis_angle_to_matrix, euler_xyz_to_matrix, matrix_to_axis_angle, shortest_rotation
 
 #: Model frame (Y up) -> world (Z up): ``(x, y, z) -> (x, -z, y)``, a +90 degree turn about X. At zero
 #: heading the body faces world -Y.
@@ -59,18 +60,6 @@ _INDEX = {n: i for i, n in enumerate(JOINT_NAMES)}
 # --------------------------------------------------------------------------------------------------
 # Keyframes -> pose curves
 # --------------------------------------------------------------------------------------------------
-
-
-def euler_xyz_to_matrix(deg: np.ndarray) -> np.ndarray:
-    """Intrinsic X, Y, Z Euler angles ``(..., 3)`` in degrees -> ``(..., 3, 3)`` = ``Rx @ Ry @ Rz``."""
-    a = np.radians(np.asarray(deg, float))
-    eye = np.eye(3)
-    out = np.broadcast_to(eye, a.shape[:-1] + (3, 3))
-    for k in range(3):
-        axis = np.zeros(a.shape[:-1] + (3,))
-        axis[..., k] = a[..., k]
-        out = out @ axis_angle_to_matrix(axis)
-    return out
 
 
 def sample_keys(keys: Sequence[Key], fps: float, seconds: float | None = None) -> dict[str, np.ndarray]:
@@ -394,7 +383,7 @@ def retarget_positions(points: np.ndarray, names: Sequence[str], rest: np.ndarra
             child = child.replace("left_", "right_") if name.startswith("right_") else child
             a, b = table[name]
             u = G[:, p] @ (rest[_INDEX[child]] - rest[j])
-            S = swing(u, pt(b) - pt(a))
+            S = shortest_rotation(u, pt(b) - pt(a))
             G[:, j] = S @ G[:, p]
             R_local[:, j] = np.swapaxes(G[:, p], -1, -2) @ G[:, j]
         else:

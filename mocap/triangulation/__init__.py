@@ -1,5 +1,10 @@
-"""Triangulation of 2D observations from calibrated cameras into 3D points."""
+"""The triangulation stage: a take's 2D keypoints -> robust 3D points.
 
-from mocap.triangulation.dlt import triangulate_dlt, undistort_views
+* :mod:`~mocap.triangulation.robust` -- robust batched triangulation (view rejection, left/right swaps).
+* :mod:`~mocap.triangulation.points` -- the ``Points3D`` type (the stage's output).
+* :mod:`~mocap.triangulation.stage` -- ``mocap triangulate`` on a session's take.
+* :mod:`~mocap.triangulation.bounds` -- what pixel noise alone implies for 3D accuracy.
 
-__all__ = ["triangulate_dlt", "undistort_views"]
+The linear multi-view math (weighted DLT) lives in :mod:`mocap.multiview`, beside the camera model, because
+calibration uses it too.
+"""

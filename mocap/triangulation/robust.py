@@ -15,17 +15,16 @@ so distortion is applied once, when the observations are undistorted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
 from mocap.camera import CameraRig
-from mocap.errors import InputError, MocapError
-from mocap.keypoints import Keypoints2D
-from mocap.triangulation.dlt import projection_rows, solve_dlt
+from mocap.errors import MocapError
+from mocap.keypoints2d.keypoints import Keypoints2D
+from mocap.multiview import projection_rows, solve_dlt
+from mocap.triangulation.points import Points3D
 
-POINTS_SCHEMA_VERSION = 1
 POINT_CHUNK = 10_000
 
 
@@ -46,45 +45,6 @@ class TriangulateConfig:
     small gain, about 1 % lower error, for about twice the time)."""
     refine_iterations: int = 3
     """Gauss-Newton iterations."""
-
-
-@dataclass(frozen=True, eq=False)
-class Points3D:
-    """Triangulated keypoints of one take.
-
-    Attributes:
-        xyz: ``(F, J, 3)`` metres in the calibrated world frame (Z up); NaN where fewer than
-            ``min_views`` good views.
-        reprojection_error: ``(F, J)`` mean pixel error over the views used; NaN where missing.
-        n_views: ``(F, J)`` number of views used.
-        joint_names: ``J`` names.
-        fps: frames per second.
-        swaps: ``(C, F)`` bool, views whose left/right labels were exchanged.
-    """
-
-    xyz: np.ndarray
-    reprojection_error: np.ndarray
-    n_views: np.ndarray
-    joint_names: tuple[str, ...]
-    fps: float
-    swaps: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
-
-    def save(self, path: str | Path) -> Path:
-        from mocap.io.atomic import write_npz
-
-        return write_npz(path, schema_version=np.array(POINTS_SCHEMA_VERSION), xyz=self.xyz,
-                         reprojection_error=self.reprojection_error, n_views=self.n_views,
-                         joint_names=np.array(self.joint_names), fps=np.array(self.fps), swaps=self.swaps)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Points3D:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return cls(z["xyz"], z["reprojection_error"], z["n_views"], tuple(str(s) for s in z["joint_names"]),
-                           float(z["fps"]), z["swaps"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise InputError(f"3D points file is unreadable ({exc})", path=path,
-                             fix="delete it and run `mocap triangulate` again") from exc
 
 
 # --------------------------------------------------------------------------------------------------
@@ -280,4 +240,4 @@ def triangulate_keypoints(
                 X, e, used = triangulate_views(rig, px, conf, config)
             swaps[:, a:b] = sw
         xyz[a:b], err[a:b], n_views[a:b] = X, e, used.sum(axis=0)
-    return Points3D(xyz, err, n_views, keypoints.joint_names, keypoints.fps, swaps)
+    return Points3D(xyz, err, n_views, keypoints.joint_names, keypoints.fps, swaps, keypoints.keypoint_set)

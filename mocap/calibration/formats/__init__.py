@@ -1,6 +1,6 @@
 """Import and export of camera calibrations made by other tools, to and from :class:`CameraRig`.
 
-Formats (``FORMATS`` keys):
+Formats (``FORMATS``, a :class:`mocap.registry.Registry`):
 
 ``mocap``       this project's rig TOML (:meth:`CameraRig.save`)
 ``anipose``     anipose ``calibration.toml`` (``[cam_N]``; translation unit given by ``units``, mm)
@@ -16,49 +16,30 @@ raises :class:`~mocap.errors.InputError` naming the file, the problem and the fo
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mocap.calibration.formats import anipose, caliscope, mocap_rig, pose2sim, qualisys
+from mocap.calibration.formats import anipose
 from mocap.camera import CameraRig
-from mocap.errors import InputError, MocapError
+from mocap.errors import InputError
 from mocap.io.tomlio import read_toml
+from mocap.registry import Entry, Registry
 
-
-@dataclass(frozen=True)
-class Format:
-    """A calibration file format.
-
-    ``read(path, **opts) -> CameraRig`` and ``write(rig, path, **opts) -> Path`` (atomic).
-    """
-
-    name: str
-    description: str
-    read: Callable[..., CameraRig]
-    write: Callable[..., Path]
-
-
-_DESCRIPTIONS = {
-    "mocap": (mocap_rig, "mocap camera rig TOML (schema_version, [[cameras]]; metres)"),
-    "anipose": (anipose, "anipose calibration.toml ([cam_N]; Rodrigues; option units, default mm)"),
-    "freemocap": (anipose, "FreeMoCap calibration TOML (anipose layout; option units, default mm)"),
-    "pose2sim": (pose2sim, "Pose2Sim Calib.toml (a table per camera; Rodrigues; metres)"),
-    "caliscope": (caliscope, "caliscope camera_array.toml ([cameras.N]; 3x3 rotation; metres)"),
-    "qualisys": (qualisys, "Qualisys .qca.txt XML export (camera poses in mm)"),
-}
-FORMATS: dict[str, Format] = {
-    name: Format(name, description, module.read, module.write)
-    for name, (module, description) in _DESCRIPTIONS.items()
-}
-
-
-def _format(fmt: str) -> Format:
-    if fmt not in FORMATS:
-        raise MocapError(f"unknown calibration format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
-    return FORMATS[fmt]
+_M = "mocap.calibration.formats."
+FORMATS = Registry("calibration format", [
+    Entry("mocap", "mocap camera rig TOML (schema_version, [[cameras]]; metres)",
+          {"read": _M + "mocap_rig:read", "write": _M + "mocap_rig:write"}),
+    Entry("anipose", "anipose calibration.toml ([cam_N]; Rodrigues; option units, default mm)",
+          {"read": _M + "anipose:read", "write": _M + "anipose:write"}),
+    Entry("freemocap", "FreeMoCap calibration TOML (anipose layout; option units, default mm)",
+          {"read": _M + "anipose:read", "write": _M + "anipose:write"}),
+    Entry("pose2sim", "Pose2Sim Calib.toml (a table per camera; Rodrigues; metres)",
+          {"read": _M + "pose2sim:read", "write": _M + "pose2sim:write"}),
+    Entry("caliscope", "caliscope camera_array.toml ([cameras.N]; 3x3 rotation; metres)",
+          {"read": _M + "caliscope:read", "write": _M + "caliscope:write"}),
+    Entry("qualisys", "Qualisys .qca.txt XML export (camera poses in mm)",
+          {"read": _M + "qualisys:read", "write": _M + "qualisys:write"}, suffixes=(".qca.txt", ".qca", ".xml")),
+])
 
 
 def _looks_like_xml(path: Path) -> bool:
@@ -79,7 +60,7 @@ def detect_format(path: str | Path) -> str:
     tables -> anipose; other tables with ``matrix`` or ``rotation`` -> pose2sim.
     """
     path = Path(path)
-    if path.name.lower().endswith((".qca.txt", ".qca", ".xml")) or _looks_like_xml(path):
+    if FORMATS.from_suffix(path) is not None or _looks_like_xml(path):
         return "qualisys"
     data = read_toml(path, what="calibration file", fix="fix the TOML syntax, or name the format with --from")
     if "schema_version" in data and "cameras" in data:
@@ -101,19 +82,8 @@ def detect_format(path: str | Path) -> str:
     raise InputError(
         "could not tell which calibration format this file is",
         path=path,
-        fix=f"name the format with --from ({', '.join(FORMATS)})",
+        fix=f"name the format with --from ({', '.join(FORMATS.names())})",
     )
-
-
-def _call(func: Callable[..., Any], fmt: str, args: tuple, opts: dict[str, Any]) -> Any:
-    accepted = inspect.signature(func).parameters
-    unknown = sorted(set(opts) - set(accepted))
-    if unknown:
-        raise MocapError(
-            f"option(s) {unknown} do not apply to the {fmt} format",
-            fix=f"the {fmt} format takes {sorted(set(accepted) - {'rig', 'path'}) or 'no options'}",
-        )
-    return func(*args, **opts)
 
 
 def read_calibration(path: str | Path, fmt: str | None = None, **opts: Any) -> CameraRig:
@@ -125,12 +95,12 @@ def read_calibration(path: str | Path, fmt: str | None = None, **opts: Any) -> C
         opts: format options, e.g. ``units="mm"`` for anipose / freemocap.
     """
     name = fmt or detect_format(path)
-    return _call(_format(name).read, name, (Path(path),), opts)
+    return FORMATS.call(name, "read", Path(path), **opts)
 
 
 def write_calibration(rig: CameraRig, path: str | Path, fmt: str, **opts: Any) -> Path:
     """Write ``rig`` to ``path`` in format ``fmt`` (atomically); returns the path."""
-    return _call(_format(fmt).write, fmt, (rig, Path(path)), opts)
+    return FORMATS.call(fmt, "write", rig, Path(path), **opts)
 
 
-__all__ = ["FORMATS", "Format", "detect_format", "read_calibration", "write_calibration"]
+__all__ = ["FORMATS", "detect_format", "read_calibration", "write_calibration"]

@@ -17,16 +17,6 @@ from mocap.camera import Camera, CameraRig
 from mocap.errors import InputError, MocapError
 
 FORMAT_NAMES = ("mocap", "anipose", "freemocap", "pose2sim", "caliscope", "qualisys")
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
-
-
-def unit_scale(units: str) -> float:
-    """Metres per ``units`` (``"m"``, ``"cm"`` or ``"mm"``)."""
-    if units not in UNITS:
-        raise MocapError(f"unknown length unit {units!r}", fix=f"use one of {', '.join(UNITS)}")
-    return UNITS[units]
-
-
 def dist_for(cam: Camera, n: int, fmt: str, path: str | Path) -> np.ndarray:
     """``cam.dist`` padded/trimmed to ``n`` coefficients; refuses to drop non-zero ones."""
     d = np.zeros(max(n, cam.dist.size))

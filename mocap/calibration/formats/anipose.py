@@ -22,10 +22,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mocap.calibration.formats._common import Source, unit_scale
+from mocap.calibration.formats._common import Source
 from mocap.camera import Camera, CameraRig
-from mocap.geometry import matrix_to_rodrigues, rodrigues_to_matrix
+from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap.io.tomlio import read_toml, write_toml
+from mocap.units import metres_per_unit
 
 FMT = "anipose/FreeMoCap"
 _CAM_KEY = re.compile(r"cam_(\d+)")
@@ -39,7 +40,7 @@ def camera_keys(data: dict[str, Any]) -> list[str]:
 
 def from_toml(data: dict[str, Any], source: Source, *, units: str = "mm") -> CameraRig:
     """Parsed anipose TOML -> rig (translations converted from ``units`` to metres)."""
-    scale = unit_scale(units)
+    scale = metres_per_unit(units)
     keys = camera_keys(data)
     if not keys:
         raise source.error("no [cam_N] camera tables", fix="add one [cam_0], [cam_1], ... table per camera")
@@ -48,7 +49,7 @@ def from_toml(data: dict[str, Any], source: Source, *, units: str = "mm") -> Cam
         tab, where = data[key], f"[{key}]"
         fisheye = bool(tab.get("fisheye", False))
         dist = source.array(tab, "distortions", where, lengths=(4,) if fisheye else (4, 5, 8, 12, 14))
-        R = rodrigues_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
+        R = axis_angle_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
         cams.append(
             Camera(
                 name=str(tab.get("name", key)),
@@ -66,7 +67,7 @@ def from_toml(data: dict[str, Any], source: Source, *, units: str = "mm") -> Cam
 
 def to_toml(rig: CameraRig, *, units: str = "mm") -> dict[str, Any]:
     """Rig -> anipose TOML tables (translations converted from metres to ``units``)."""
-    scale = unit_scale(units)
+    scale = metres_per_unit(units)
     out: dict[str, Any] = {}
     for i, cam in enumerate(rig):
         tab: dict[str, Any] = {
@@ -74,7 +75,7 @@ def to_toml(rig: CameraRig, *, units: str = "mm") -> dict[str, Any]:
             "size": list(cam.size),
             "matrix": cam.K,
             "distortions": cam.dist[:4] if cam.model == "fisheye" else cam.dist,
-            "rotation": matrix_to_rodrigues(cam.R),
+            "rotation": matrix_to_axis_angle(cam.R),
             "translation": cam.t / scale,
         }
         if cam.model == "fisheye":

@@ -29,7 +29,7 @@ import numpy as np
 from mocap.calibration.formats._common import Source
 from mocap.camera import Camera, CameraRig
 from mocap.errors import MocapError
-from mocap.geometry import matrix_to_rodrigues, rodrigues_to_matrix
+from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap.io.tomlio import read_toml, write_toml
 
 FMT = "Pose2Sim"
@@ -45,7 +45,7 @@ def from_toml(data: dict[str, Any], source: Source) -> CameraRig:
         if not isinstance(tab, dict):
             raise source.error(f"{key!r} is not a camera table", fix="remove the stray top-level key")
         fisheye = bool(tab.get("fisheye", False))
-        R = rodrigues_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
+        R = axis_angle_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
         cams.append(
             Camera(
                 name=str(tab.get("name", key)),
@@ -71,7 +71,7 @@ def to_toml(rig: CameraRig) -> dict[str, Any]:
             "size": list(cam.size),
             "matrix": cam.K,
             "distortions": np.pad(dist, (0, max(0, 4 - dist.size))),
-            "rotation": matrix_to_rodrigues(cam.R),
+            "rotation": matrix_to_axis_angle(cam.R),
             "translation": cam.t,
             "fisheye": cam.model == "fisheye",
         }

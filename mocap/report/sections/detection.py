@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mocap.keypoints import Keypoints2D
+from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.report.context import ReportContext
 from mocap.report.page import Section, figure_image, new_figure, table
 from mocap.triangulation.robust import TriangulateConfig

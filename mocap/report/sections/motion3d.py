@@ -8,10 +8,11 @@ import warnings
 import numpy as np
 
 from mocap.report.context import ReportContext
-from mocap.report.joints import KEY_JOINTS, find_joint, joint_track, skeleton_edges
+from mocap.report.joints import KEY_JOINTS, find_joint, joint_track
 from mocap.report.page import Section, figure_image, new_figure, paragraph, table
-from mocap.smoothing import bone_lengths
-from mocap.triangulation.robust import Points3D
+from mocap.smoothing.filters import bone_lengths
+from mocap.smoothing.stage import skeleton_tree
+from mocap.triangulation.points import Points3D
 
 LOOK_FOR = ("Smooth trajectories without jumps or flat (missing) stretches; reprojection error steady and low, "
             "spikes mark frames where views disagree; bones whose length varies by more than 1 cm (red rows) "
@@ -143,7 +144,7 @@ def build(ctx: ReportContext) -> Section | None:
     parts.append(figure_image(quality_figure(quality, len(ctx.inputs.camera_names)), "reprojection_views.png",
                               "Top: pixel error of the triangulated points. Bottom: how many cameras each joint "
                               "was triangulated from (red: missing)."))
-    edges = skeleton_edges(pts.joint_names, ks)
+    edges = skeleton_tree(pts.joint_names, ks)
     if len(edges):
         stats = bone_stats(pts, edges)
         limit = ctx.thresholds.max_bone_std_mm

@@ -1,0 +1,335 @@
+"""The pipeline's commands: calibrate, detect, import, overlay, triangulate, fit, export, run, report, demo.
+
+Each is a thin wrapper over a library function; stage settings come from the config dataclasses (their
+fields are the options, see :mod:`mocap.cli.options`), over a ``--config`` file, over session.toml.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from mocap.calibration.config import CalibrationConfig
+from mocap.cli.display import console, print_calibration, print_runs, progress_bars, setup_logging
+from mocap.cli.options import ConfigOptions, parse_assignment, settings_listing
+from mocap.errors import InputError, MocapError
+from mocap.export.config import ExportConfig
+from mocap.fitting.fit import FitConfig
+from mocap.keypoints2d.stage import DetectionConfig
+from mocap.pipeline import STAGES, RunConfig
+from mocap.smoothing.filters import SmoothConfig
+from mocap.triangulation.robust import TriangulateConfig
+
+SESSION = click.argument("session", type=click.Path(path_type=Path))
+CONFIG = click.option("--config", "config_file", type=click.Path(path_type=Path),
+                      help="Run-config TOML file with one table per stage ([calibration], [detection], ...).")
+OUTPUT = click.option("--output", "-o", type=click.Path(path_type=Path), help="Output folder (default: the session's).")
+VERBOSE = click.option("--verbose", "-v", is_flag=True, help="Show debug messages.")
+TAKES = click.option("--take", "-t", "takes", multiple=True, help="Take(s) to process (default: all).")
+TAKE = click.option("--take", "-t", "take", required=True, help="Take name (a [[takes]] entry of session.toml).")
+
+CALIBRATION = ConfigOptions(CalibrationConfig, "calibration")
+DETECTION = ConfigOptions(DetectionConfig, "detection")
+TRIANGULATION = ConfigOptions(TriangulateConfig, "triangulation")
+SMOOTHING = ConfigOptions(SmoothConfig, "smoothing", prefix="smoothing_")
+FIT = ConfigOptions(FitConfig, "fit")
+EXPORT = ConfigOptions(ExportConfig, "export", exclude=("formats", "rigs"))
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_SESSION = REPO_ROOT / "sample_sessions" / "studio4"
+
+
+def load_session(path: Path, output: Path | None = None, verbose: bool = False):
+    """The session, with ``--output`` applied; logging to the terminal and to ``<output>/mocap.log``."""
+    from mocap.session import Session
+
+    s = Session.load(path)
+    if output is not None:
+        s = dataclasses.replace(s, output_dir=output.resolve())
+    setup_logging(verbose, s.layout.log)
+    return s
+
+
+def run_config(session, config_file: Path | None, *options: tuple[ConfigOptions, dict]) -> RunConfig:
+    """The run config: defaults, session.toml, ``--config`` and then the options given on the command line."""
+    overrides = {o.table: o.given(kwargs) for o, kwargs in options}
+    return RunConfig.load(session, config_file, {k: v for k, v in overrides.items() if v})
+
+
+def _take_names(s, takes) -> list[str]:
+    names = list(takes) or [t.name for t in s.takes]
+    if not names:
+        raise MocapError("the session has no takes", path=s.file, fix="add [[takes]] entries to session.toml")
+    return names
+
+
+@click.command()
+@SESSION
+@CONFIG
+@click.option("--accept", is_flag=True, help="Write camera_rig.toml even if the quality gate fails.")
+@OUTPUT
+@VERBOSE
+@CALIBRATION.decorate
+def calibrate(session, config_file, accept, output, verbose, **options):
+    """Calibrate the session's cameras from its ChArUco calibration take."""
+    from mocap.calibration.pipeline import calibrate_session
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (CALIBRATION, options)).calibration
+    progress, callback = progress_bars()
+    with progress:
+        result = calibrate_session(s, config, accept=accept,
+                                   progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
+    print_calibration(result)
+
+
+@click.command()
+@SESSION
+@TAKES
+@CONFIG
+@OUTPUT
+@VERBOSE
+@DETECTION.decorate
+def detect(session, takes, config_file, output, verbose, **options):
+    """Detect 2D keypoints in every camera of a take (cameras in parallel processes)."""
+    from mocap.keypoints2d.stage import detect_take
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (DETECTION, options)).detection
+    for name in _take_names(s, takes):
+        progress, callback = progress_bars()
+        with progress:
+            kp, path = detect_take(s, name, config, progress=lambda c, d, t: callback(name, c, d, t, s.camera_names))
+        rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
+        console().print(f"{name}: {kp.n_frames} frames, person detected in: {rates}\n  keypoints {path}",
+                        soft_wrap=True)
+
+
+@click.command("import")
+@SESSION
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@TAKE
+@click.option("--format", "-f", "fmt", required=True,
+              help="openpose (also pose2sim), dlc (also deeplabcut), mmpose (also rtmpose).")
+@click.option("--keypoint-set", help="The detector's keypoint set, e.g. body25 or body25b (25-point OpenPose "
+                                     "files need it); default: from the number of keypoints.")
+@click.option("--fps", type=float, help="Frame rate of the videos the keypoints come from (default: read from "
+                                        "the take's videos).")
+@click.option("--person", default="best", show_default=True,
+              help="best (per frame, the person with the highest mean confidence) or the index of the person "
+                   "in each frame's list (a DeepLabCut individual's name also works).")
+@OUTPUT
+def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
+    """Import 2D keypoints from another detector (OpenPose/Pose2Sim JSON, DeepLabCut, MMPose) into a take:
+    PATHS are one file or folder per camera, in the session's camera order."""
+    from mocap.keypoints2d.importers import import_keypoints, take_fps
+
+    s = load_session(session, output)
+    s.take(take)
+    if len(paths) != len(s.cameras):
+        raise MocapError(f"got {len(paths)} keypoint paths for {len(s.cameras)} cameras ({', '.join(s.camera_names)})",
+                         path=s.file, fix="give one file or folder per camera, in the order of session.toml")
+    fps = fps if fps is not None else take_fps(s, take)
+    kp = import_keypoints(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set,
+                          person=int(person) if person.isdigit() else person)
+    out = kp.save(s.layout.take(take).keypoints2d)
+    rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
+    console().print(f"{kp.n_frames} frames of {kp.keypoint_set} ({len(kp.joint_names)} points) at {kp.fps:g} fps; "
+                    f"found in: {rates}\n  keypoints {out}", soft_wrap=True)
+
+
+@click.command()
+@SESSION
+@TAKE
+@OUTPUT
+def overlay(session, take, output):
+    """Draw detected keypoints (green) and reprojected 3D points (magenta) on every camera's video."""
+    from mocap.pipeline import overlay_take
+
+    s = load_session(session, output)
+    progress, callback = progress_bars()
+    with progress:
+        paths = overlay_take(s, take, progress=lambda c, d, t: callback("overlay", c, d, t, s.camera_names))
+    for p in paths:
+        console().print(f"  {p}", soft_wrap=True)
+
+
+@click.command()
+@SESSION
+@TAKE
+@click.option("--keypoints", type=click.Path(path_type=Path),
+              help="2D keypoints .npz (default: the take's keypoints2d.npz).")
+@CONFIG
+@OUTPUT
+@VERBOSE
+@TRIANGULATION.decorate
+@SMOOTHING.decorate
+def triangulate(session, take, keypoints, config_file, output, verbose, **options):
+    """Triangulate a take's 2D keypoints into smoothed 3D points (+ TRC, C3D and CSV files)."""
+    from mocap.smoothing.stage import smooth_take
+    from mocap.triangulation.stage import triangulate_take
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (TRIANGULATION, options), (SMOOTHING, options))
+    raw = triangulate_take(s, take, keypoints_path=keypoints, config=config.triangulation)
+    result = smooth_take(s, take, config.smoothing)
+    con = console()
+    con.print(f"{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: {np.isfinite(raw.xyz[..., 0]).mean():.1%} "
+              f"triangulated, median reprojection error {np.nanmedian(raw.reprojection_error):.2f} px, "
+              f"{int(raw.swaps.sum())} left/right swaps fixed")
+    for kind, path in result.files.items():
+        con.print(f"  {kind:8s} {path}", soft_wrap=True)
+
+
+@click.command()
+@SESSION
+@TAKE
+@click.option("--points", type=click.Path(path_type=Path), help="3D points .npz (default: the take's points3d.npz).")
+@CONFIG
+@OUTPUT
+@VERBOSE
+@FIT.decorate
+def fit(session, take, points, config_file, output, verbose, **options):
+    """Fit an SMPL-X body (shape + per-frame pose) to a take's 3D points -> body_motion.npz (AMASS keys)."""
+    from mocap.fitting.stage import fit_take
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (FIT, options)).fit
+    result = fit_take(s, take, config, points_path=points)
+    m = result.motion
+    console().print(f"{m.n_frames} frames fitted with the {m.model} model in {result.seconds:.1f} s "
+                    f"({m.n_frames / max(result.seconds, 1e-9):.0f} frames/s); fit error median "
+                    f"{np.nanmedian(m.fit_error_mm):.1f} mm, p95 {np.nanpercentile(m.fit_error_mm, 95):.1f} mm"
+                    + (f"; {len(result.sparse_frames)} frames carried by the temporal term"
+                       if len(result.sparse_frames) else ""))
+
+
+def _run_help() -> str:
+    return ("Settings (a --config TOML file with these tables, or --set TABLE.SETTING=VALUE; "
+            "session.toml's [calibration] table applies first):\n\n\b\n" + settings_listing(RunConfig))
+
+
+@click.command(epilog=_run_help())
+@SESSION
+@TAKES
+@CONFIG
+@click.option("--set", "assignments", multiple=True, metavar="TABLE.SETTING=VALUE",
+              help="Override one setting, e.g. --set fit.iterations=30 --set export.rigs='[\"smplx\", \"mixamo\"]'.")
+@click.option("--until", type=click.Choice(STAGES), help="Last stage to run [default: report].")
+@OUTPUT
+@click.option("--accept", is_flag=True, help="Go on even if calibration fails its quality gate.")
+@VERBOSE
+def run(session, takes, config_file, assignments, until, output, accept, verbose):
+    """Run every stage (calibrate, detect, triangulate + smooth, fit, export, report), reusing what is
+    already done."""
+    from mocap.pipeline import run_session
+
+    s = load_session(session, output, verbose)
+    overrides: dict = {"until": until} if until else {}
+    for text in assignments:
+        keys, value = parse_assignment(text)
+        node = overrides
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    config = RunConfig.load(s, config_file, overrides)
+    progress, callback = progress_bars()
+    with progress:
+        runs = run_session(s, config, takes=takes or None, accept=accept, keep_going=True,
+                           progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
+    print_runs(runs, s)
+    failed = [r for r in runs if r.status == "failed"]
+    for r in failed:
+        console(True).print(f"take {r.take}: {r.stage} failed: {r.message}", soft_wrap=True)
+    if failed:
+        raise SystemExit(2)
+
+
+@click.command()
+@SESSION
+@click.option("--take", "-t", "takes", multiple=True, help="Take(s) to report (default: every take, plus the index).")
+@OUTPUT
+def report(session, takes, output):
+    """Write a self-contained HTML report per take, and an index page with a verdict per take."""
+    from mocap.report import build_session_report, build_take_report
+
+    s = load_session(session, output)
+    if takes:
+        for name in takes:
+            console().print(f"{name}: {build_take_report(s, name)}", soft_wrap=True)
+    else:
+        console().print(f"index of all takes: {build_session_report(s)}", soft_wrap=True)
+
+
+@click.command()
+@OUTPUT
+def demo(output):
+    """Run the whole pipeline on the shipped sample session (a rendered performer with ground truth) into a
+    fresh output folder, and compare every stage with the truth."""
+    from mocap.evaluation.ground_truth import evaluate_take
+    from mocap.pipeline import run_session
+
+    if not (SAMPLE_SESSION / "session.toml").is_file():
+        raise InputError("the sample session is not here: it ships with the source repository, not the wheel",
+                         path=SAMPLE_SESSION, fix="clone the mocap repository and run `make demo` there")
+    out = output or (Path.cwd() / "out" / "demo" / time.strftime("%Y%m%d-%H%M%S"))
+    s = load_session(SAMPLE_SESSION, out)
+    progress, callback = progress_bars()
+    with progress:
+        runs = run_session(s, progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
+    print_runs(runs, s)
+    con = console()
+    for take in s.takes:
+        ev = evaluate_take(SAMPLE_SESSION, take.name, s.output_dir)
+        cal = ev.calibration
+        con.print(f"{take.name} against ground truth", style="bold")
+        con.print(f"  calibration: focal {cal['focal_error_pct_max']:.2f} % (max), camera centres "
+                  f"{cal['center_error_mm_max']:.1f} mm (max), rotations {cal['rotation_error_deg_max']:.2f} deg (max)")
+        kp = ev.keypoints2d
+        con.print(f"  2D keypoints: detected {kp['detected']:.0%}, median error {kp['median_px']:.1f} px")
+        con.print(f"  3D points: MPJPE {ev.points3d.mpjpe:.1f} mm (PA-MPJPE {ev.points3d.pa_mpjpe:.1f} mm) over "
+                  f"{len(ev.points3d_names)} BlazePose landmarks")
+        if ev.body_joints is not None:
+            con.print(f"  fitted body: MPJPE {ev.body_joints.mpjpe:.1f} mm (PA-MPJPE {ev.body_joints.pa_mpjpe:.1f} mm)"
+                      f" over the 22 SMPL-X body joints, joint angles {ev.joint_angle_mean_deg:.1f} deg (mean)")
+        export_dir = s.layout.take(take.name).export_dir
+        con.print(f"  files: {', '.join(sorted(p.name for p in export_dir.iterdir()))} in {export_dir}", soft_wrap=True)
+    con.print(f"demo done: open {s.layout.index}", soft_wrap=True)
+
+
+@click.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--format", "-f", "fmt", required=True, type=click.Choice(["bvh", "fbx", "glb", "amass", "trc"]),
+              help="File format to write.")
+@click.option("--rig", help="Rig preset to retarget onto (mixamo, ue5_mannequin, rigify, unity_humanoid, smplx) or a "
+                            "rig .toml; default: the SMPL-X skeleton.")
+@click.option("--out", "-o", type=click.Path(path_type=Path),
+              help="Output file (default: <take>/export/<take>_<rig>.<ext>).")
+@EXPORT.decorate
+def export(source, fmt, rig, out, **options):
+    """Export a take's body motion for animation software, optionally retargeted onto a rig. SOURCE is a take
+    folder (with body_motion.npz) or a body-motion .npz file."""
+    from mocap.body.motion import BodyMotion
+    from mocap.config import from_dict
+    from mocap.export.export import export_motion, export_path, resolve_input
+    from mocap.export.mesh import export_mesh
+
+    setup_logging(False)
+    config = from_dict(ExportConfig, EXPORT.given(options), where="export")
+    npz, take = resolve_input(source)
+    target = out or export_path(take, fmt, rig)
+    motion = BodyMotion.load(npz)
+    mesh = export_mesh(motion) if config.mesh and fmt in ("fbx", "glb") and rig in (None, "smplx") else None
+    path = export_motion(motion, target, fmt, rig, up=config.up, units=config.units,
+                         foot_locking=config.foot_locking, mesh=mesh)
+    console().print(f"wrote {path}" + (" (with the skinned body mesh)" if mesh is not None else ""), soft_wrap=True)
+
+
+COMMANDS = (calibrate, detect, import_, overlay, triangulate, fit, run, report, demo, export)
+#: The config tables each command takes options from (for the help test and docs).
+COMMAND_CONFIGS = {"calibrate": (CALIBRATION,), "detect": (DETECTION,), "triangulate": (TRIANGULATION, SMOOTHING),
+                   "fit": (FIT,), "export": (EXPORT,)}

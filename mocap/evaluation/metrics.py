@@ -1,0 +1,74 @@
+"""Error metrics against ground truth, shared by tests, benches and the report.
+
+All functions are NaN-aware: frames/joints missing in the prediction or the truth are left out
+of the averages (and counted, so a method cannot look good by returning nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mocap.geometry import rotation_angle_deg, similarity_align
+
+
+@dataclass(frozen=True, eq=False)
+class PointErrors:
+    """3D point errors in millimetres.
+
+    Attributes:
+        mpjpe: mean per-joint position error over all valid points.
+        pa_mpjpe: the same after a per-frame similarity (Procrustes) alignment to the truth.
+        per_joint: ``(J,)`` mean error per joint (NaN where never valid).
+        median: median per-point error.
+        coverage: fraction of true points that the prediction has.
+    """
+
+    mpjpe: float
+    pa_mpjpe: float
+    per_joint: np.ndarray
+    median: float
+    coverage: float
+
+
+def point_errors_mm(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per-point Euclidean error ``(F, J)`` in mm; NaN where either is missing."""
+    return np.linalg.norm(np.asarray(pred, float) - np.asarray(truth, float), axis=-1) * 1000.0
+
+
+def evaluate_points(pred: np.ndarray, truth: np.ndarray) -> PointErrors:
+    """MPJPE, PA-MPJPE, per-joint error and coverage of ``pred (F, J, 3)`` against ``truth``."""
+    err = point_errors_mm(pred, truth)
+    pa = point_errors_mm(similarity_align(pred, truth), truth)
+    has_truth = np.isfinite(np.asarray(truth)).all(axis=-1)
+    valid = np.isfinite(err)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_joint = np.where(valid, err, 0.0).sum(axis=0) / valid.sum(axis=0)  # NaN where never valid
+    return PointErrors(
+        mpjpe=float(np.nanmean(err)) if np.isfinite(err).any() else float("nan"),
+        pa_mpjpe=float(np.nanmean(pa)) if np.isfinite(pa).any() else float("nan"),
+        per_joint=per_joint,
+        median=float(np.nanmedian(err)) if np.isfinite(err).any() else float("nan"),
+        coverage=float(np.isfinite(err).sum() / max(has_truth.sum(), 1)),
+    )
+
+
+def keypoint_errors_px(pred_xy: np.ndarray, true_xy: np.ndarray) -> dict:
+    """2D errors: ``pred_xy``/``true_xy (C, F, J, 2)`` -> detection rate and pixel error stats."""
+    err = np.linalg.norm(np.asarray(pred_xy, float) - np.asarray(true_xy, float), axis=-1)
+    visible = np.isfinite(np.asarray(true_xy)).all(axis=-1)
+    found = np.isfinite(err)
+    with np.errstate(invalid="ignore"):
+        return {
+            "detected": float(found.sum() / max(visible.sum(), 1)),
+            "median_px": float(np.nanmedian(err)) if found.any() else float("nan"),
+            "mean_px": float(np.nanmean(err)) if found.any() else float("nan"),
+            "per_joint_median_px": np.array([np.median(col[np.isfinite(col)]) if np.isfinite(col).any() else np.nan
+                                             for col in err.reshape(-1, err.shape[-1]).T]),
+        }
+
+
+def joint_angle_errors_deg(pred_R: np.ndarray, true_R: np.ndarray) -> np.ndarray:
+    """Geodesic angle ``(...)`` in degrees between rotation matrices ``(..., 3, 3)``."""
+    return rotation_angle_deg(np.asarray(pred_R, float), np.asarray(true_R, float))

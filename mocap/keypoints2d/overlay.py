@@ -1,0 +1,87 @@
+"""``mocap overlay``: draw detected 2D keypoints (and reprojected 3D points) on each camera's video.
+
+Green: the detector's keypoints and skeleton; magenta: the triangulated (smoothed) 3D points
+projected back into the camera. Where the two disagree, look: a swap, a miss, or a bad calibration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from mocap.io.frames import open_frames
+from mocap.keypoints2d.keypoints import Keypoints2D
+from mocap.keypoints2d.sets import drawing_edges
+from mocap.parallel import map_cameras
+
+DETECTED = (80, 220, 80)
+REPROJECTED = (230, 60, 230)
+
+
+def draw_frame(img: np.ndarray, xy: np.ndarray, edges: np.ndarray, color, *, conf: np.ndarray | None = None,
+               radius: int = 4) -> np.ndarray:
+    """Draw keypoints ``xy (J, 2)`` (NaN skipped) and skeleton ``edges (E, 2)`` on ``img`` in place."""
+    import cv2
+
+    ok = np.isfinite(xy).all(axis=1)
+    if conf is not None:
+        ok &= conf >= 0.3
+    thick = max(1, img.shape[1] // 500)
+    for a, b in edges:
+        if ok[a] and ok[b]:
+            cv2.line(img, tuple(np.round(xy[a]).astype(int)), tuple(np.round(xy[b]).astype(int)), color, thick,
+                     cv2.LINE_AA)
+    for p in xy[ok]:
+        cv2.circle(img, tuple(np.round(p).astype(int)), radius, color, -1, cv2.LINE_AA)
+    return img
+
+
+def overlay_video(video: str | Path, out: str | Path, xy: np.ndarray, conf: np.ndarray, edges: np.ndarray,
+                  reprojected: np.ndarray | None = None, label: str = "",
+                  progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write ``out`` (.mp4) = ``video`` with ``xy (F, J, 2)`` (and ``reprojected (F, J, 2)``) drawn."""
+    import cv2
+
+    from mocap.io.atomic import atomic_path
+
+    frames = open_frames(video)
+    out = Path(out)
+    fps = frames.fps if np.isfinite(frames.fps) else 30.0
+    with atomic_path(out) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames.size)
+        try:
+            for i, img in frames.frames():
+                if i < len(xy):
+                    draw_frame(img, xy[i], edges, DETECTED, conf=conf[i])
+                    if reprojected is not None:
+                        draw_frame(img, reprojected[i], edges, REPROJECTED, radius=3)
+                cv2.putText(img, f"{label} frame {i}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+                writer.write(img)
+                if progress is not None and i % 10 == 0:
+                    progress(i + 1, frames.n_frames)
+        finally:
+            writer.release()
+    return out
+
+
+def _overlay_job(video, out, xy, conf, edges, reprojected, label, progress=None):
+    return overlay_video(video, out, xy, conf, edges, reprojected, label, progress)
+
+
+def overlay_views(videos, keypoints: Keypoints2D, out_paths, reprojected=None, *,
+                  progress: Callable[[int, int, int], None] | None = None) -> list[Path]:
+    """Write one overlay video per camera (cameras in parallel processes).
+
+    Args:
+        videos: ``C`` source videos, in the keypoints' camera order.
+        keypoints: the take's 2D keypoints (green).
+        out_paths: ``C`` output ``.mp4`` paths.
+        reprojected: ``C`` arrays ``(F, J, 2)`` of 3D points projected into each video (magenta), or None.
+    """
+    edges = drawing_edges(keypoints.joint_names, keypoints.keypoint_set)
+    reprojected = reprojected if reprojected is not None else [None] * keypoints.n_cameras
+    jobs = [(videos[c], out_paths[c], keypoints.xy[c], keypoints.conf[c], edges, reprojected[c], name)
+            for c, name in enumerate(keypoints.camera_names)]
+    return map_cameras(_overlay_job, jobs, progress=progress)
