@@ -12,7 +12,11 @@ from mocap.body import skeleton
 from mocap.body.animation import SkeletonAnimation, from_body_motion
 from mocap.camera import CameraRig
 from mocap.export import bone_frames
-from mocap.geometry import axis_angle_to_matrix, continuous_quaternions, matrix_to_quaternion
+from mocap.geometry import (
+    axis_angle_to_matrix,
+    continuous_quaternions,
+    matrix_to_quaternion,
+)
 
 
 def _random_rotations(rng, shape) -> np.ndarray:
@@ -131,7 +135,12 @@ def test_export_reimports_with_same_world_joints_on_every_frame(bpy, tmp_path, f
 
 
 def test_non_integer_frame_rate_and_kept_joint_frames(bpy):
-    from mocap.export.blender_scene import build_armature, pose_heads, rest_orientations_of, scene_frame_rate
+    from mocap.export.blender_scene import (
+        build_armature,
+        pose_heads,
+        rest_orientations_of,
+        scene_frame_rate,
+    )
 
     assert scene_frame_rate(29.97) == (30, pytest.approx(30 / 29.97))
     assert scene_frame_rate(24.0) == (24, 1.0)

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mocap.calibration.board import list_boards, load_board, printable_page, write_printable
+from mocap.calibration.board import (
+    list_boards,
+    load_board,
+    printable_page,
+    write_printable,
+)
 from mocap.errors import InputError
 
 

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from mocap.body.skeleton import JOINT_NAMES, PARENTS
-from mocap.bodymodels import OPEN_MODEL_PATH, create_smplx, load_model_arrays, resolve_model_path
+from mocap.bodymodels import (
+    OPEN_MODEL_PATH,
+    create_smplx,
+    load_model_arrays,
+    resolve_model_path,
+)
 from mocap.errors import InputError
 
 torch = pytest.importorskip("torch")

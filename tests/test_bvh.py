@@ -8,13 +8,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from scipy.spatial.transform import Rotation
 
 from mocap.errors import InputError
-from mocap.export.bvh import axis_rotation, bvh_local_rotations, forward_kinematics, read_bvh
-from mocap.synth.cmu import BVH_TO_WORLD, CMU_UNIT_M, cmu_files, load_cmu_clip, resample_linear
+from mocap.export.bvh import (
+    axis_rotation,
+    bvh_local_rotations,
+    forward_kinematics,
+    read_bvh,
+)
+from mocap.synth.cmu import (
+    BVH_TO_WORLD,
+    CMU_UNIT_M,
+    cmu_files,
+    load_cmu_clip,
+    resample_linear,
+)
 
-BVH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bvh"
+BVH_DIR = SHARED_DATA / "bvh"
 
 # Hips -> Knee -> Ankle -> end site; root Z X Y order, the others Z X Y too.
 TINY_LINES = [

@@ -8,13 +8,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomli_w
+from conftest import SHARED_DATA
 
-from mocap.calibration.formats import FORMATS, detect_format, read_calibration, write_calibration
+from mocap.calibration.formats import (
+    FORMATS,
+    detect_format,
+    read_calibration,
+    write_calibration,
+)
 from mocap.calibration.formats._common import FORMAT_NAMES
 from mocap.camera import Camera, CameraRig, look_at
 from mocap.errors import InputError, MocapError
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = SHARED_DATA
 
 SUFFIX = {
     "mocap": "rig.toml",

@@ -9,7 +9,11 @@ from conftest import ring
 
 from mocap.camera import Camera, CameraRig
 from mocap.errors import InputError
-from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle, rotation_angle_deg
+from mocap.geometry import (
+    axis_angle_to_matrix,
+    matrix_to_axis_angle,
+    rotation_angle_deg,
+)
 
 
 @pytest.mark.parametrize("model", ["pinhole", "fisheye"])

@@ -8,7 +8,12 @@ import pytest
 from conftest import ring
 
 from mocap.calibration.board import CharucoBoard, load_board
-from mocap.calibration.detect import BoardDetector, DetectConfig, detect_cameras, detect_mirroring
+from mocap.calibration.detect import (
+    BoardDetector,
+    DetectConfig,
+    detect_cameras,
+    detect_mirroring,
+)
 from mocap.errors import InputError
 from mocap.synth.board_render import BoardRenderer
 from mocap.synth.calibration_take import write_video

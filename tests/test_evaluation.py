@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from mocap.evaluation.metrics import evaluate_points, joint_angle_errors_deg, keypoint_errors_px
+from mocap.evaluation.metrics import (
+    evaluate_points,
+    joint_angle_errors_deg,
+    keypoint_errors_px,
+)
 from mocap.geometry import axis_angle_to_matrix, similarity_align
 
 

@@ -9,20 +9,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from scipy.spatial.transform import Rotation
 from test_retarget import random_motion
 
 from mocap.body.animation import from_body_motion
 from mocap.body.motion import BodyMotion
 from mocap.errors import InputError, MocapError
-from mocap.export.bvh import ROTATION_ORDERS, bvh_to_animation, matrix_to_euler, read_bvh, write_bvh
+from mocap.export.bvh import (
+    ROTATION_ORDERS,
+    bvh_to_animation,
+    matrix_to_euler,
+    read_bvh,
+    write_bvh,
+)
 from mocap.export.export import export_motion, export_path, resolve_input
 from mocap.export.retarget import retarget
 from mocap.export.rigs import list_rigs, load_rig
 from mocap.io.trc import read_trc
 
 TOL_M = 1e-4  # 0.1 mm
-BVH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bvh"
+BVH_DIR = SHARED_DATA / "bvh"
 
 
 def _positions(anim, names=None) -> np.ndarray:

@@ -10,7 +10,12 @@ import pytest
 
 from mocap.errors import MocapError
 from mocap.keypoints2d.keypoints import left_right_pairs
-from mocap.keypoints2d.sets import KEYPOINT_SETS, SMPLX_JOINT_NAMES, KeypointSet, get_keypoint_set
+from mocap.keypoints2d.sets import (
+    KEYPOINT_SETS,
+    SMPLX_JOINT_NAMES,
+    KeypointSet,
+    get_keypoint_set,
+)
 
 ALL = sorted(KEYPOINT_SETS)
 _SIDE = re.compile(r"^(left_|right_|l_|r_|Left|Right|L(?=[A-Z])|R(?=[A-Z]))|(_left|_right)$")

@@ -23,7 +23,12 @@ from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap.io.tomlio import write_toml
 from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.keypoints2d.sets import get_keypoint_set
-from mocap.report import build_session_report, build_take_report, report_figures, write_take_report
+from mocap.report import (
+    build_session_report,
+    build_take_report,
+    report_figures,
+    write_take_report,
+)
 from mocap.report.render import ViewCamera, blank, rasterize
 from mocap.session import Session
 from mocap.smoothing.stage import triangulate_and_smooth

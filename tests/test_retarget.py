@@ -4,10 +4,10 @@ synthetic walk with exactly planted feet), name matching, bad inputs; CMU clips 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from mocap.body.animation import SkeletonAnimation, from_body_motion
 from mocap.body.motion import BodyMotion
@@ -27,7 +27,7 @@ from mocap.geometry import Y_UP_TO_Z_UP, matrix_to_axis_angle, twist_angle
 PRESETS = ("mixamo", "ue5_mannequin", "rigify", "unity_humanoid", "smplx")
 LIMB_TOLERANCE_DEG = 0.01  # single-child bones (limbs, fingers, spine, neck) follow the source exactly
 BRANCH_TOLERANCE_DEG = 15.0  # bones with several children (pelvis, chest, hand, head): least-squares fit
-BVH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bvh"
+BVH_DIR = SHARED_DATA / "bvh"
 
 
 def smplx_rest_joints() -> np.ndarray:

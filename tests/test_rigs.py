@@ -3,13 +3,18 @@ match Blender's, and broken custom rigs fail with errors that name the file and 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
 from mocap.body.skeleton import JOINT_NAMES
 from mocap.errors import InputError
-from mocap.export.rigs import RIGS_DIR_ENV, bone_matrices, list_rigs, load_rig, rig_rest_animation
+from mocap.export.rigs import (
+    RIGS_DIR_ENV,
+    bone_matrices,
+    list_rigs,
+    load_rig,
+    rig_rest_animation,
+)
 
 PRESETS = ("mixamo", "ue5_mannequin", "rigify", "unity_humanoid", "smplx")
 BODY = ("pelvis", "spine1", "spine2", "spine3", "neck", "head") + tuple(

@@ -13,9 +13,9 @@ import pytest
 from conftest import SHARED_DATA, ring
 
 from mocap.keypoints2d.keypoints import Keypoints2D, left_right_pairs
+from mocap.smoothing.stage import triangulate_and_smooth
 from mocap.triangulation.bounds import triangulation_error_bound
 from mocap.triangulation.robust import triangulate_keypoints
-from mocap.smoothing.stage import triangulate_and_smooth
 
 pytestmark = pytest.mark.shared_data
 

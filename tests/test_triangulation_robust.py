@@ -9,7 +9,11 @@ from conftest import ring
 from mocap.errors import MocapError
 from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.triangulation.points import Points3D
-from mocap.triangulation.robust import TriangulateConfig, triangulate_keypoints, triangulate_views
+from mocap.triangulation.robust import (
+    TriangulateConfig,
+    triangulate_keypoints,
+    triangulate_views,
+)
 
 
 def scene(n_frames=200, n_joints=12, noise=2.0, seed=0):
