@@ -124,6 +124,7 @@ class Session:
             return InputError(problem, path=file, fix=fix)
 
         check_table(data, SESSION_KEYS, "", file)
+        check_finite(data, file)
         version = data.get("schema_version", SESSION_SCHEMA_VERSION)
         if version > SESSION_SCHEMA_VERSION:
             raise bad(f"schema_version {version} is newer than this mocap supports", "upgrade mocap")
@@ -234,3 +235,16 @@ def check_table(data: Any, keys: dict[str, tuple[tuple[type, ...], str]], where:
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             raise InputError(f"setting {label}{key} must be {expected}, not {value!r}", path=file,
                              fix=f"set {key} to {expected}")
+
+
+def check_finite(data: Any, file: Path, where: str = "") -> None:
+    """No setting of session.toml takes inf or nan (TOML allows them): an ``InputError`` naming the key."""
+    import math
+
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        name = f"{where}.{key}" if where else str(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"setting {name} is {value}, not a finite number", path=file,
+                             fix=f"give {name} a finite value")
+        check_finite(value, file, name)
