@@ -41,13 +41,13 @@ def _worker_init(parent: int, queue) -> None:
     global _QUEUE
     _QUEUE = queue
     threading.Thread(target=_watch_parent, args=(parent,), name="mocap-parent-watch", daemon=True).start()
-    path = os.environ.get(LOG_ENV)
-    if path:  # for the whole life of the worker: its native libraries' chatter goes to the log
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            os.dup2(fd, 1)
-            os.dup2(fd, 2)
-            os.close(fd)
+    # for the whole life of the worker, its native libraries' chatter goes to the log file (or nowhere: errors
+    # come back to the parent as exceptions, never as printed text)
+    with contextlib.suppress(OSError):
+        fd = os.open(os.environ.get(LOG_ENV) or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
 
 
 def _run(args):

@@ -1,13 +1,14 @@
 """Module-level jobs for mocap.parallel tests (spawn workers import them by name)."""
 
 import os
-import sys
 import time
 
 
-def sleeper(seconds, progress=None):
-    """Report the worker's pid, then sleep."""
-    print(f"worker {os.getpid()}", file=sys.stderr, flush=True)
+def sleeper(seconds, pid_file=None, progress=None):
+    """Note the worker's pid in ``pid_file`` (workers' own output goes to the log, not the terminal), sleep."""
+    if pid_file:
+        with open(pid_file, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
     if progress:
         progress(1, 2)
     time.sleep(seconds)

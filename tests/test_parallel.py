@@ -51,19 +51,18 @@ def _alive(pid: int) -> bool:
 
 
 def test_workers_exit_when_the_parent_is_killed(tmp_path):
-    script = _script(tmp_path, """
+    pids = tmp_path / "pids.txt"
+    script = _script(tmp_path, f"""
         import parallel_jobs
         from mocap.parallel import map_cameras
-        map_cameras(parallel_jobs.sleeper, [(120,), (120,)], workers=2, progress=lambda i, d, t: None)
+        map_cameras(parallel_jobs.sleeper, [(120, {str(pids)!r}), (120, {str(pids)!r})], workers=2,
+                    progress=lambda i, d, t: None)
     """)
-    parent = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
-    workers = []
+    parent = subprocess.Popen([sys.executable, str(script)])
     deadline = time.time() + 60
-    while len(workers) < 2 and time.time() < deadline:
-        line = parent.stderr.readline()
-        if line.startswith("worker "):
-            workers.append(int(line.split()[1]))
-    assert len(workers) == 2, "workers did not start"
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.time() < deadline:
+        time.sleep(0.1)
+    assert pids.exists() and len(pids.read_text().split()) == 2, "workers did not start"
     children = [int(p) for p in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=10)
