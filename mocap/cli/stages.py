@@ -126,7 +126,7 @@ def detect(session, takes, config_file, output, verbose, **options):
 def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
     """Import 2D keypoints from another detector (OpenPose/Pose2Sim JSON, DeepLabCut, MMPose) into a take:
     PATHS are one file or folder per camera, in the session's camera order."""
-    from mocap.keypoints2d.importers import import_keypoints, take_fps
+    from mocap.keypoints2d.importers import read_keypoint_files, take_fps
 
     s = load_session(session, output)
     s.take(take)
@@ -134,12 +134,14 @@ def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
         raise MocapError(f"got {len(paths)} keypoint paths for {len(s.cameras)} cameras ({', '.join(s.camera_names)})",
                          path=s.file, fix="give one file or folder per camera, in the order of session.toml")
     fps = fps if fps is not None else take_fps(s, take)
-    kp = import_keypoints(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set,
-                          person=int(person) if person.isdigit() else person)
+    result = read_keypoint_files(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set,
+                                 person=int(person) if person.isdigit() else person)
+    kp = result.keypoints
     out = kp.save(s.layout.take(take).keypoints2d)
     rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
+    mended = "".join(f"\n  mended: {note}" for note in result.notes)
     console().print(f"{kp.n_frames} frames of {kp.keypoint_set} ({len(kp.joint_names)} points) at {kp.fps:g} fps; "
-                    f"found in: {rates}\n  keypoints {out}", soft_wrap=True)
+                    f"found in: {rates}{mended}\n  keypoints {out}", soft_wrap=True)
 
 
 @click.command()
