@@ -7,7 +7,7 @@ file names::
       run_config.toml  index.html  mocap.log
       calibration/                     CalibrationLayout
         camera_rig.toml  camera_rig.rejected.toml  calibration_quality.toml / .png
-        board_detections.npz  calibration_config.toml  sync.toml  .calibrate.stamp.toml
+        board_detections.npz  calibration_config.toml  sync.toml  rig_source.toml  .calibrate.stamp.toml
       takes/<take>/                    TakeLayout
         keypoints2d.npz  sync.toml  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
         body_motion.npz  fit.toml  report.html  .<stage>.stamp.toml
@@ -95,6 +95,11 @@ class CalibrationLayout:
     @property
     def sync(self) -> Path:
         return self.folder / "sync.toml"
+
+    @property
+    def source(self) -> Path:
+        """Where an imported rig came from (``[calibration] rig`` in session.toml)."""
+        return self.folder / "rig_source.toml"
 
     def stamp(self, stage: str = "calibrate") -> Path:
         return stamp_file(self.folder, stage)

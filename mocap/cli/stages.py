@@ -75,10 +75,18 @@ def _take_names(s, takes) -> list[str]:
 @VERBOSE
 @CALIBRATION.decorate
 def calibrate(session, config_file, accept, output, verbose, **options):
-    """Calibrate the session's cameras from its ChArUco calibration take."""
+    """Calibrate the session's cameras from its ChArUco calibration take (or import the calibration file
+    session.toml names with [calibration] rig)."""
     from mocap.calibration.pipeline import calibrate_session
 
     s = load_session(session, output, verbose)
+    if s.rig is not None:
+        from mocap.calibration.imported import import_session_rig
+
+        imported = import_session_rig(s)
+        console().print(f"imported {len(imported.rig)} cameras from {imported.source} ({imported.format})\n"
+                        f"  rig {s.layout.calibration.rig}", soft_wrap=True)
+        return
     config = run_config(s, config_file, (CALIBRATION, options)).calibration
     progress, callback = progress_bars()
     with progress:

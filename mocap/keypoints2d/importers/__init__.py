@@ -136,6 +136,19 @@ def take_fps(session, take: str) -> float:
                      fix="pass --fps (the frame rate of the videos the keypoints come from)")
 
 
+def import_take_keypoints(session, take: str) -> ImportResult:
+    """Import the 2D keypoints session.toml registers for ``take`` (``[[takes]] keypoints = {...}``) and write
+    the take's ``keypoints2d.npz``; the frame rate is the take's (:func:`take_fps`)."""
+    files = session.take(take).keypoints
+    if files is None:
+        raise InputError(f"take {take!r} has no keypoints entry", path=session.file,
+                         fix='add keypoints = { format = "openpose", paths = "..." } to the take, or detect them')
+    result = read_keypoint_files(files.paths, files.format, camera_names=session.camera_names,
+                                 fps=take_fps(session, take), keypoint_set=files.keypoint_set, person=files.person)
+    result.keypoints.save(session.layout.take(take).keypoints2d)
+    return result
+
+
 def _check_same_joints(tracks: list[CameraTrack], names: tuple[str, ...]) -> None:
     ref = tracks[0].keypoint_set
     for track, name in zip(tracks[1:], names[1:]):
@@ -178,5 +191,5 @@ def combine_tracks(tracks: Sequence[CameraTrack], camera_names: Sequence[str], f
     return Keypoints2D(xy, conf, ks.name, ks.joint_names, tuple(camera_names), timestamps, float(fps))
 
 
-__all__ = ["CameraTrack", "IMPORTERS", "ImportResult", "combine_tracks", "import_keypoints", "read_keypoint_files",
-           "take_fps"]
+__all__ = ["CameraTrack", "IMPORTERS", "ImportResult", "combine_tracks", "import_keypoints", "import_take_keypoints",
+           "read_keypoint_files", "take_fps"]
