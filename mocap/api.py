@@ -66,8 +66,9 @@ def triangulate(session, take: str, config=None, smoothing=None, *, output_dir=N
     from mocap.triangulation.stage import triangulate_take
 
     s = _session(session, output_dir)
-    triangulate_take(s, take, config=config or TriangulateConfig())
-    return smooth_take(s, take, smoothing or SmoothConfig())
+    config = config or TriangulateConfig()
+    triangulate_take(s, take, config=config)
+    return smooth_take(s, take, smoothing or SmoothConfig(), marker_names=config.marker_names)
 
 
 def fit(session, take: str, config=None, *, output_dir=None):

@@ -263,7 +263,7 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
 
     def triangulate_and_smooth():
         triangulate_take(session, name, config=config.triangulation)
-        smooth_take(session, name, config.smoothing)
+        smooth_take(session, name, config.smoothing, marker_names=config.triangulation.marker_names)
 
     outputs = [files.points3d, files.points3d_raw] + [files.points3d_file(f) for f in POINT_FILE_FORMATS]
     key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),

@@ -186,7 +186,7 @@ def triangulate(session, take, keypoints, config_file, output, verbose, **option
     s = load_session(session, output, verbose)
     config = run_config(s, config_file, (TRIANGULATION, options), (SMOOTHING, options))
     raw = triangulate_take(s, take, keypoints_path=keypoints, config=config.triangulation)
-    result = smooth_take(s, take, config.smoothing)
+    result = smooth_take(s, take, config.smoothing, marker_names=config.triangulation.marker_names)
     con = console()
     con.print(f"{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: {np.isfinite(raw.xyz[..., 0]).mean():.1%} "
               f"triangulated, median reprojection error {np.nanmedian(raw.reprojection_error):.2f} px, "
