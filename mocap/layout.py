@@ -11,7 +11,7 @@ file names::
       takes/<take>/                    TakeLayout
         keypoints2d.npz  sync.toml  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
         body_motion.npz  fit.toml  report.html  .<stage>.stamp.toml
-        export/<take>_<rig>.<ext>  overlay/<camera>.mp4
+        export/<take>_<rig>.<ext>  export/pose2sim/  overlay/<camera>.mp4
 
     <session>/ground_truth/            GroundTruthLayout (sessions made by ``mocap synth``)
       camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz
@@ -155,6 +155,11 @@ class TakeLayout:
     def export_file(self, rig: str, suffix: str) -> Path:
         """``export/<take>_<rig><suffix>``, e.g. ``export/walk_mixamo.fbx``."""
         return self.export_dir / f"{self.name}_{rig}{suffix}"
+
+    @property
+    def pose2sim_project(self) -> Path:
+        """``export/pose2sim/``: the take as a Pose2Sim project (``mocap export --format pose2sim``)."""
+        return self.export_dir / "pose2sim"
 
     @property
     def overlay_dir(self) -> Path:

@@ -134,3 +134,36 @@ def test_native_marker_names_keep_todays_file(take):
     path = smooth_take(s, "walk", marker_names="native").files["trc"]
     _, header, markers, *_ = read_trc_from_the_documentation(path)
     assert markers == list(get_keypoint_set("halpe26").joint_names) and header["NumMarkers"] == "26"
+
+
+def test_export_pose2sim_project(take, tmp_path):
+    import subprocess
+    import sys
+
+    from mocap.calibration.formats import detect_format, read_calibration
+    from mocap.export.pose2sim import export_pose2sim
+
+    s, xyz, first, fps = take
+    smooth_take(s, "walk")
+    folder = s.layout.take("walk").folder
+    project = export_pose2sim(folder)
+    assert project.folder == folder / "export" / "pose2sim"
+    assert project.calibration == project.folder / "calibration" / "Calib_mocap.toml"
+    assert project.trc == project.folder / "pose-3d" / f"walk_{first}-{first + 29}_filt_mocap.trc"
+    assert detect_format(project.calibration) == "pose2sim"
+    rig, truth = read_calibration(project.calibration), CameraRig.load(s.layout.calibration.rig)
+    assert rig.names == truth.names
+    for a, b in zip(rig, truth):
+        np.testing.assert_allclose(a.K, b.K)
+        np.testing.assert_allclose(a.center, b.center, atol=1e-9)
+    _, header, markers, frames, times, _ = read_trc_from_the_documentation(project.trc)
+    assert markers == POSE2SIM_ORDER["halpe26"].split() and frames[0] == first and header["Units"] == "m"
+    # from the command line, into a chosen folder; bad input is one line, exit 2
+    out = tmp_path / "p2s_project"
+    proc = subprocess.run([sys.executable, "-m", "mocap.cli", "export", str(folder), "--format", "pose2sim", "-o",
+                           str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "calibration" / "Calib_mocap.toml").is_file() and len(list((out / "pose-3d").glob("*.trc"))) == 1
+    proc = subprocess.run([sys.executable, "-m", "mocap.cli", "export", str(tmp_path), "--format", "pose2sim"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "no 3D points" in proc.stderr and "Traceback" not in proc.stderr

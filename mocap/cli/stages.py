@@ -313,8 +313,10 @@ def demo(output):
 
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--format", "-f", "fmt", required=True, type=click.Choice(["bvh", "fbx", "glb", "amass", "trc"]),
-              help="File format to write.")
+@click.option("--format", "-f", "fmt", required=True,
+              type=click.Choice(["bvh", "fbx", "glb", "amass", "trc", "pose2sim"]),
+              help="File format to write; pose2sim: a Pose2Sim project (calibration/*.toml, pose-3d/*.trc) from a "
+                   "take folder's 3D points.")
 @click.option("--rig", help="Rig preset to retarget onto (mixamo, ue5_mannequin, rigify, unity_humanoid, smplx) or a "
                             "rig .toml; default: the SMPL-X skeleton.")
 @click.option("--out", "-o", type=click.Path(path_type=Path),
@@ -322,13 +324,24 @@ def demo(output):
 @EXPORT.decorate
 def export(source, fmt, rig, out, **options):
     """Export a take's body motion for animation software, optionally retargeted onto a rig. SOURCE is a take
-    folder (with body_motion.npz) or a body-motion .npz file."""
+    folder (with body_motion.npz) or a body-motion .npz file. With --format pose2sim, SOURCE is a take folder
+    and OUT the Pose2Sim project folder to write."""
     from mocap.body.motion import BodyMotion
     from mocap.config import from_dict
     from mocap.export.export import export_motion, export_path, resolve_input
     from mocap.export.mesh import export_mesh
 
     setup_logging(False)
+    if fmt == "pose2sim":
+        from mocap.export.pose2sim import export_pose2sim
+
+        if rig is not None:
+            raise MocapError("--rig does not apply to --format pose2sim (it writes the 3D keypoints)",
+                             fix="drop --rig")
+        project = export_pose2sim(source, out)
+        console().print(f"wrote a Pose2Sim project in {project.folder}:\n  {project.calibration}\n  {project.trc}",
+                        soft_wrap=True)
+        return
     config = from_dict(ExportConfig, EXPORT.given(options), where="export")
     npz, take = resolve_input(source)
     target = out or export_path(take, fmt, rig)
