@@ -182,23 +182,35 @@ def _calibration_take(takes: dict[str, list[Path]], boards: list[_FoundBoard]
     """``(calibration take, what was understood, its board)``."""
     by_name = [t for t in takes if CALIBRATION_WORDS.search(t)]
     candidates = by_name[:1] or list(takes)
-    best, best_score = None, (0, 0)
+    best, best_score, scores = None, (0, 0), {}
     for take in candidates:
         for b in boards:
-            score = board_seen(takes[take], b.board)
+            scores[take, b.label] = score = board_seen(takes[take], b.board)
             if score > best_score:
                 best, best_score = (take, b), score
+    twins = ""
+    if best is not None:
+        same = [b.label for b in boards if b is not best[1] and _pattern(b.board) == _pattern(best[1].board)
+                and scores[best[0], b.label] == best_score]
+        if same:
+            twins = (f" (so would {', '.join(same)}: the same pattern in other sizes, which a video cannot tell "
+                     "apart; set board to the one you printed, its square size sets the scale)")
     if by_name:
         take = by_name[0]
         if best is None:
             return take, (f"calibration take: {take!r} (by its name); NO BOARD FOUND in its videos: set board = "
                           "\"NAME\" (a built-in board) or a board TOML path"), None
         return take, (f"calibration take: {take!r} (by its name); board {best[1].label!r} found in "
-                      f"{best_score[0]} of its sampled frames"), best[1]
+                      f"{best_score[0]} of its sampled frames{twins}"), best[1]
     if best is None:
         return None, "no take is named as a calibration take, and no board was found in any take", None
     return best[0], (f"calibration take: {best[0]!r} (board {best[1].label!r} found in {best_score[0]} of its "
-                     "sampled frames)"), best[1]
+                     f"sampled frames{twins})"), best[1]
+
+
+def _pattern(board: CharucoBoard) -> tuple:
+    """What a camera sees of a board, whatever its printed size (and nearly whatever its marker size)."""
+    return board.squares_x, board.squares_y, board.dictionary, board.inverted, board.legacy_pattern
 
 
 def board_seen(videos: Sequence[Path], board: CharucoBoard, samples: int = SAMPLE_FRAMES) -> tuple[int, int]:
