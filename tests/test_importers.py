@@ -489,3 +489,23 @@ def test_imported_keypoints_round_trip(tmp_path):
     assert back.joint_names == kp.joint_names and back.keypoint_set == kp.keypoint_set
     np.testing.assert_array_equal(back.xy, kp.xy)
 
+
+
+def test_cli_import_summary_counts_what_was_mended(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "session.toml").write_text('board = "charuco_7x5_a4"\n[[cameras]]\nname = "a"\n[[takes]]\nname = "w"\n'
+                                         'fps = 60\n')
+    cam = tmp_path / "cam01_json"
+    cam.mkdir()
+    for n, people in {0: [{}], 1: [{"pose_keypoints_2d": _flat(26)}], 2: [{"pose_keypoints_2d": _flat(26)[:-3]}]}.items():
+        (cam / f"cam01_{n:06d}.json").write_text(json.dumps({"people": people}))
+    proc = subprocess.run([sys.executable, "-m", "mocap.cli", "import", str(folder), str(cam), "--take", "w",
+                           "--format", "pose2sim"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 frames of halpe26 (26 points) at 60 fps" in proc.stdout  # the take's fps from session.toml
+    assert ("mended: a: 1 empty person entries (skipped), 1 short keypoint lists (filled with missing keypoints)"
+            in " ".join(proc.stdout.split()))
