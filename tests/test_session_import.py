@@ -82,6 +82,15 @@ def test_pose2sim_project_runs_from_its_own_keypoints_and_calibration(tmp_path):
     np.testing.assert_array_equal(ok, expected)
     assert np.abs(pts.xyz[ok] - truth[ok]).max() < 0.01
     assert (s.layout.calibration.source).is_file()
+    # what the report's calibration section shows: where the rig came from, its errors on the take's own 2D
+    from mocap.report.inputs import load_take_inputs
+    from mocap.report.sections.calibration import take_reprojection
+
+    inputs = load_take_inputs(s, "Walk_P2S")
+    assert inputs.rig_source["format"] == "qualisys" and inputs.rig_source["file"].endswith("Calib.qca.txt")
+    figures = take_reprojection(inputs.rig, inputs.keypoints, inputs.points_raw)
+    assert sorted(figures) == ["28519", "28520"]
+    assert all(f["reprojection_median_px"] < 0.05 and f["views"] > 100 for f in figures.values())
     # reused while nothing changes; editing the calibration file reruns what depends on it
     assert set(run_until_triangulate(project).values()) == {"reused"}
     qca = project / "calibration" / "Calib.qca.txt"
@@ -107,7 +116,9 @@ def test_pose2sim_prefers_the_pose_folder_pose2sim_triangulates_from(tmp_path):
 
 def test_freemocap_recording(tmp_path):
     recording = PROJECTS / "freemocap" / "recording_14_52_07"
-    import_project(recording, "freemocap").write(tmp_path / "s")
+    import mocap.api
+
+    assert mocap.api.import_session(recording, "freemocap", tmp_path / "s") == tmp_path / "s" / "session.toml"
     s = Session.load(tmp_path / "s")
     assert s.camera_names == ["Camera_000_synchronized", "Camera_001_synchronized"]
     assert s.rig == recording / "recording_14_52_07_camera_calibration.toml"
