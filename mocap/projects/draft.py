@@ -107,16 +107,16 @@ class SessionDraft:
 
         def path(p: Path) -> str:
             p = Path(p).resolve()
-            try:
-                text = p.relative_to(session_dir).as_posix()
-            except ValueError:
-                text = p.as_posix() if not _within(p, session_dir.parent) else os.path.relpath(p, session_dir)
-            return _string(Path(text).as_posix())
+            if p == session_dir or session_dir in p.parents:
+                return _string(p.relative_to(session_dir).as_posix())
+            if session_dir.parent in p.parents:  # beside the session folder: ../videos/...
+                return _string(Path(os.path.relpath(p, session_dir)).as_posix())
+            return _string(p.as_posix())
 
         def paths(ps) -> str:
             return "[" + ", ".join(path(p) for p in ps) + "]"
 
-        out = [f"# {line}" for line in [self.source, *(f"made with: {self.command}" if self.command else "",)] if line]
+        out = [f"# {self.source}"] + ([f"# made with: {self.command}"] if self.command else [])
         out += ["# It points at the original files: nothing was copied. Review it, then run `mocap run` on this folder."]
         out += [f"# {n}" for n in self.notes]
         out += [f"schema_version = {SESSION_SCHEMA_VERSION}", f"name = {_string(self.name)}"]
@@ -164,10 +164,6 @@ class SessionDraft:
             Session.from_dict(tomllib.loads(text), root=session_dir.resolve(), file=target)
         session_dir.mkdir(parents=True, exist_ok=True)
         return write_text(target, text)
-
-
-def _within(p: Path, folder: Path) -> bool:
-    return folder in p.parents
 
 
 def _string(text: str) -> str:
