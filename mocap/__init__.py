@@ -24,10 +24,9 @@ Heavy dependencies (torch, bpy, mediapipe) are imported only inside the stages t
 ``import mocap`` stays fast.
 """
 
+from mocap._version import __version__
 from mocap.api import calibrate, detect, export_motion, fit, load_body_motion, run, triangulate, write_report
 from mocap.errors import MocapError
-
-from mocap._version import __version__
 
 __all__ = ["MocapError", "__version__", "calibrate", "detect", "triangulate", "fit", "export_motion",
            "write_report", "run", "load_body_motion"]

@@ -21,7 +21,11 @@ def from_dict(klass: type, data: dict[str, Any], *, source: str | Path | None = 
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
-            raise InputError(f"unknown setting [{where}] {key!r}" if where else f"unknown setting {key!r}",
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError((f"unknown setting [{where}] {key!r}" if where else f"unknown setting {key!r}") + hint,
                              path=source, fix=f"valid settings are: {', '.join(sorted(fields))}")
         name = f"{where}.{key}" if where else key
         sub = hints.get(key)

@@ -52,7 +52,7 @@ from typing import Any
 
 from mocap.errors import InputError
 from mocap.io.tomlio import read_toml
-from mocap.layout import SESSION_FILE, GroundTruthLayout, OutputLayout
+from mocap.layout import SESSION_FILE, GroundTruthLayout, OutputLayout, check_name
 
 SESSION_SCHEMA_VERSION = 1
 DEFAULT_TAKE_VIDEOS = "takes/{take}/{camera}.mp4"
@@ -147,11 +147,14 @@ class Session:
         def bad(problem: str, fix: str):
             return InputError(problem, path=file, fix=fix)
 
+        check_table(data, SESSION_KEYS, "", file)
         version = data.get("schema_version", SESSION_SCHEMA_VERSION)
-        if int(version) > SESSION_SCHEMA_VERSION:
+        if version > SESSION_SCHEMA_VERSION:
             raise bad(f"schema_version {version} is newer than this mocap supports", "upgrade mocap")
+        if version < 1:
+            raise bad(f"schema_version must be 1 or more, not {version}", "set schema_version = 1")
         raw_cams = data.get("cameras")
-        if not isinstance(raw_cams, list) or not raw_cams:
+        if not raw_cams:
             raise bad("no cameras listed", 'add one [[cameras]] table per camera, e.g. name = "cam0"')
         cameras = []
         for i, c in enumerate(raw_cams):
@@ -159,13 +162,15 @@ class Session:
                 c = {"name": c}
             if not isinstance(c, dict) or "name" not in c:
                 raise bad(f"camera #{i + 1} has no name", 'give every [[cameras]] entry a name = "..."')
+            check_table(c, CAMERA_KEYS, f"cameras #{i + 1}", file)
+            name = check_name(c["name"], "camera", source=file)
             model = c.get("model", "pinhole")
             if model not in ("pinhole", "fisheye"):
-                raise bad(f"camera {c['name']!r}: unknown model {model!r}", 'use model = "pinhole" or "fisheye"')
+                raise bad(f"camera {name!r}: unknown model {model!r}", 'use model = "pinhole" or "fisheye"')
             mirrored = c.get("mirrored", "auto")
             if mirrored not in (True, False, "auto"):
-                raise bad(f"camera {c['name']!r}: mirrored must be true, false or \"auto\"", 'e.g. mirrored = "auto"')
-            cameras.append(CameraEntry(str(c["name"]), model, None if mirrored == "auto" else bool(mirrored)))
+                raise bad(f"camera {name!r}: mirrored must be true, false or \"auto\"", 'e.g. mirrored = "auto"')
+            cameras.append(CameraEntry(name, model, None if mirrored == "auto" else bool(mirrored)))
         names = [c.name for c in cameras]
         if len(set(names)) != len(names):
             raise bad(f"camera names are not unique: {names}", "rename the duplicated [[cameras]] entries")
@@ -179,10 +184,14 @@ class Session:
                                         'or rig = "FILE" in [calibration] to use an existing calibration')
 
         def videos(spec: Any, where: str, take: str = "", what: str = "videos") -> tuple[Path, ...]:
-            if isinstance(spec, str):
-                paths = [spec.format(camera=n, take=take) for n in names]
-            elif isinstance(spec, list) and len(spec) == len(names):
-                paths = [str(p) for p in spec]
+            if isinstance(spec, str) and ("{camera}" in spec or len(names) == 1):
+                try:
+                    paths = [spec.format(camera=n, take=take) for n in names]
+                except (KeyError, IndexError, ValueError) as exc:
+                    raise bad(f"{where}: {what} pattern {spec!r} is malformed ({exc})",
+                              'use {camera} (and {take}), e.g. videos = "takes/{take}/{camera}.mp4"') from exc
+            elif isinstance(spec, list) and len(spec) == len(names) and all(isinstance(p, str) for p in spec):
+                paths = list(spec)
             else:
                 raise bad(f"{where}: {what} must be a pattern with {{camera}} or a list of {len(names)} paths",
                           f'e.g. {what} = "calibration/{{camera}}.mp4"')
@@ -194,25 +203,31 @@ class Session:
         floor_spec = calib.pop("floor_videos", None)
         floor_videos = videos(floor_spec, "[calibration] floor_videos") if floor_spec else ()
         takes = []
-        for t in data.get("takes", []):
-            if "name" not in t:
-                raise bad("a [[takes]] entry has no name", 'add name = "..." to every [[takes]] entry')
-            where = f"take {t['name']}"
+        for i, t in enumerate(data.get("takes", [])):
+            if not isinstance(t, dict) or "name" not in t:
+                raise bad(f"[[takes]] entry #{i + 1} has no name", 'add name = "..." to every [[takes]] entry')
+            check_table(t, TAKE_KEYS, f"takes #{i + 1}", file)
+            name = check_name(t["name"], "take", source=file)
+            where = f"take {name}"
             fps = t.get("fps")
-            if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0):
+            if fps is not None and not fps > 0:
                 raise bad(f"{where}: fps must be a positive number, got {fps!r}", "e.g. fps = 60, or leave it out")
             kp = t.get("keypoints")
             if kp is not None:
-                if not isinstance(kp, dict) or not isinstance(kp.get("format"), str) or "paths" not in kp:
+                check_table(kp, KEYPOINTS_KEYS, f"takes #{i + 1} keypoints", file)
+                if "format" not in kp or "paths" not in kp:
                     raise bad(f"{where}: keypoints must be a table with format and paths",
                               'e.g. keypoints = { format = "openpose", paths = "pose/{camera}_json" }')
                 person = kp.get("person", "best")
-                if person != "best" and (isinstance(person, bool) or not isinstance(person, int) or person < 0):
+                if person != "best" and (isinstance(person, str) or person < 0):
                     raise bad(f"{where}: keypoints person must be \"best\" or an index >= 0", 'e.g. person = "best"')
-                kp = KeypointFiles(kp["format"], videos(kp["paths"], f"{where} keypoints", t["name"], "paths"),
+                kp = KeypointFiles(kp["format"], videos(kp["paths"], f"{where} keypoints", name, "paths"),
                                    kp.get("keypoint_set"), person)
-            takes.append(Take(str(t["name"]), videos(t.get("videos", DEFAULT_TAKE_VIDEOS), where, t["name"]),
+            takes.append(Take(name, videos(t.get("videos", DEFAULT_TAKE_VIDEOS), where, name),
                               float(fps) if fps is not None else None, kp))
+        take_names = [t.name for t in takes]
+        if len(set(take_names)) != len(take_names):
+            raise bad(f"take names are not unique: {take_names}", "rename the duplicated [[takes]] entries")
         out = Path(data.get("output_dir", "output"))
         board = str(data["board"]) if "board" in data else None
         if board is not None and board.endswith(".toml") and not Path(board).is_absolute():
@@ -225,3 +240,58 @@ class Session:
 
 def _absolute(root: Path, path: str) -> Path:
     return Path(path) if Path(path).is_absolute() else root / path
+
+
+# ------------------------------------------------------------------------------------------------ schema
+
+#: What each table of session.toml may hold: key -> (accepted types, what to write). Unknown keys are errors
+#: with a "did you mean"; the [calibration] table also takes every calibration setting (checked by
+#: `mocap.calibration.config.CalibrationConfig` when the run config is built).
+SESSION_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "schema_version": ((int,), "an integer (1)"),
+    "name": ((str,), "a string"),
+    "board": ((str,), 'a built-in board name or a board .toml path, e.g. "charuco_7x5_a1"'),
+    "output_dir": ((str,), 'a folder path, e.g. "output"'),
+    "cameras": ((list,), 'a list of [[cameras]] tables, e.g. [[cameras]] name = "cam0"'),
+    "calibration": ((dict,), "a [calibration] table"),
+    "takes": ((list,), 'a list of [[takes]] tables, e.g. [[takes]] name = "walk"'),
+}
+CAMERA_KEYS = {
+    "name": ((str,), "a plain name"),
+    "model": ((str,), '"pinhole" or "fisheye"'),
+    "mirrored": ((bool, str), 'true, false or "auto"'),
+}
+TAKE_KEYS = {
+    "name": ((str,), "a plain name"),
+    "videos": ((str, list), 'a pattern with {camera} or a list of paths, e.g. "takes/{take}/{camera}.mp4"'),
+    "fps": ((int, float), "the take's frames per second, e.g. 60"),
+    "keypoints": ((dict,), 'a table of another tool\'s 2D keypoints, e.g. { format = "openpose", paths = '
+                           '"pose/{camera}_json" }'),
+}
+KEYPOINTS_KEYS = {
+    "format": ((str,), 'a keypoint file format: "openpose", "dlc" or "mmpose"'),
+    "paths": ((str, list), 'a pattern with {camera} or a list of paths, one per camera'),
+    "keypoint_set": ((str,), 'a keypoint set, e.g. "halpe26"'),
+    "person": ((str, int), '"best" or the index of the person'),
+}
+
+
+def check_table(data: Any, keys: dict[str, tuple[tuple[type, ...], str]], where: str, file: Path) -> None:
+    """Every key of ``data`` is known and of an accepted type; else an ``InputError`` naming the table, the
+    key and what to write (with a "did you mean" for misspelt keys)."""
+    import difflib
+
+    label = f"[{where}] " if where else ""
+    if not isinstance(data, dict):
+        raise InputError(f"{label or 'the file '}must be a table, not {type(data).__name__}", path=file,
+                         fix="see the README, 'Session folders', for the layout of session.toml")
+    for key, value in data.items():
+        if key not in keys:
+            close = difflib.get_close_matches(key, list(keys), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(f"unknown setting {label}{key!r}{hint}", path=file,
+                             fix=f"valid settings{' in ' + label.strip() if label else ''}: {', '.join(keys)}")
+        types, expected = keys[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise InputError(f"setting {label}{key} must be {expected}, not {value!r}", path=file,
+                             fix=f"set {key} to {expected}")

@@ -238,7 +238,6 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
     already done."""
     from mocap.pipeline import run_session
 
-    s = load_session(session, output, verbose)
     overrides: dict = {"until": until} if until else {}
     for text in assignments:
         keys, value = parse_assignment(text)
@@ -246,6 +245,7 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
         for k in keys[:-1]:
             node = node.setdefault(k, {})
         node[keys[-1]] = value
+    s = load_session(session, output, verbose)
     config = RunConfig.load(s, config_file, overrides)
     progress, callback = progress_bars()
     with progress:

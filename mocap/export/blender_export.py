@@ -15,6 +15,7 @@ from typing import Literal
 from mocap.body.animation import SkeletonAnimation
 from mocap.errors import MocapError
 from mocap.io.atomic import atomic_path
+from mocap.io.output import native_output_to_log
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +109,14 @@ def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None
     from mocap.export import blender_scene
 
     fmt = _format(path, fmt)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    # frame 0 = time 0 in the file; Blender's importers put it at frame 1 again
-    arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
-    objects = [arm]
-    if mesh is not None:
-        objects.append(blender_scene.add_body_mesh(arm, mesh))
-    return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes)
+    with native_output_to_log():  # Blender's exporters print progress ("FBX export starting...")
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        # frame 0 = time 0 in the file; Blender's importers put it at frame 1 again
+        arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
+        objects = [arm]
+        if mesh is not None:
+            objects.append(blender_scene.add_body_mesh(arm, mesh))
+        return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes)
 
 
 def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=None,

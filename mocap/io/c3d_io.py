@@ -22,15 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from mocap.errors import InputError, MocapError
+from mocap.errors import InputError
 from mocap.io.atomic import atomic_path
 from mocap.io.points_common import PointTrajectories, missing_together, validate_points
+from mocap.units import METRES_PER_UNIT, MocapError
 
 log = logging.getLogger(__name__)
 
 EZC3D_PIN = "ezc3d==1.7.2"
 """The version tested with this module (``pip install ezc3d==1.7.2``; wheels work with numpy 1.26)."""
-UNIT_TO_METRES = {"mm": 0.001, "cm": 0.01, "m": 1.0}
 
 
 class MissingDependencyError(MocapError, ImportError):
@@ -131,17 +131,19 @@ def read_c3d(path: str | Path) -> PointTrajectories:
                          path=path, fix=fix)
     labels = _labels(params, n_joints)
     units = str((params.get("UNITS", {}).get("value") or ["mm"])[0]).strip().lower() or "mm"
-    if units not in UNIT_TO_METRES:
+    if units not in METRES_PER_UNIT:
         raise InputError(f"unknown C3D point units {units!r}", path=path,
-                         fix=f"convert the file to one of {', '.join(UNIT_TO_METRES)}")
+                         fix=f"convert the file to one of {', '.join(METRES_PER_UNIT)}")
     rate = float(np.ravel(params["RATE"]["value"])[0]) if "RATE" in params else float(head["frame_rate"])
     if not np.isfinite(rate) or rate <= 0:
         raise InputError(f"C3D point rate is {rate}", path=path, fix="set POINT:RATE to the capture rate")
 
-    xyz = points[:3].transpose(2, 1, 0) * UNIT_TO_METRES[units]  # (F, J, 3)
+    xyz = points[:3].transpose(2, 1, 0) * METRES_PER_UNIT[units]  # (F, J, 3)
     residuals = np.asarray(c3d["data"]["meta_points"]["residuals"], dtype=float)
     if residuals.shape == (1, n_joints, n_frames):
         xyz[residuals[0].T < 0] = np.nan
+    if np.isinf(xyz).any():
+        raise InputError("the C3D file holds infinite coordinates", path=path, fix=fix)
     times = (int(head["first_frame"]) + np.arange(n_frames)) / rate
     return PointTrajectories(np.ascontiguousarray(missing_together(xyz)), labels, rate, times)
 
