@@ -30,6 +30,15 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     [[takes]]
     name = "walk"
     videos = "takes/{take}/{camera}.mp4"    # the default pattern
+    # fps = 60                              # optional: the take's frame rate (default: from its videos)
+    # keypoints = { format = "openpose", paths = "pose/{camera}_json", keypoint_set = "halpe26" }
+    #                                       # optional: 2D keypoints another tool made, imported instead of
+    #                                       # detecting (format, paths: a pattern or a list in camera order,
+    #                                       # optional keypoint_set and person = "best" | N)
+
+An existing calibration instead of a calibration take: ``rig = "calibration/Calib.qca.txt"`` in
+``[calibration]`` (any format ``mocap calib convert`` reads, detected the same way); then ``board`` and the
+calibration ``videos`` are optional, and ``mocap run`` imports the rig as its calibration stage.
 
 Paths are relative to the session folder unless absolute. A video entry may also be a folder of
 still images (sorted naturally) or a glob pattern.
@@ -63,9 +72,22 @@ class CameraEntry:
 
 
 @dataclass(frozen=True)
+class KeypointFiles:
+    """2D keypoints another tool already made for a take (``[[takes]] keypoints = {...}``): one path per
+    camera in the session's camera order, read by ``mocap.keypoints2d.importers`` format ``format``."""
+
+    format: str
+    paths: tuple[Path, ...]
+    keypoint_set: str | None = None
+    person: int | str = "best"
+
+
+@dataclass(frozen=True)
 class Take:
     name: str
     videos: tuple[Path, ...]
+    fps: float | None = None
+    keypoints: KeypointFiles | None = None
 
 
 @dataclass(frozen=True)
@@ -75,12 +97,14 @@ class Session:
     root: Path
     name: str
     cameras: tuple[CameraEntry, ...]
-    board: str
+    board: str | None
     calibration_videos: tuple[Path, ...]
     floor_videos: tuple[Path, ...] = ()
     takes: tuple[Take, ...] = ()
     output_dir: Path = Path("output")
     calibration_options: dict[str, Any] = field(default_factory=dict)
+    rig: Path | None = None
+    """An existing calibration file (``[calibration] rig``), imported instead of calibrating."""
 
     @property
     def file(self) -> Path:
@@ -151,25 +175,32 @@ class Session:
         names = [c.name for c in cameras]
         if len(set(names)) != len(names):
             raise bad(f"camera names are not unique: {names}", "rename the duplicated [[cameras]] entries")
-        if "board" not in data:
-            raise bad("no board given", 'add board = "charuco_7x5_a3" (a built-in board) or a path to a board TOML')
+        calib = dict(data.get("calibration", {}))
+        rig = calib.pop("rig", None)
+        if rig is not None and not (isinstance(rig, str) and rig.strip()):
+            raise bad("[calibration] rig must be the path of a calibration file",
+                      'e.g. rig = "calibration/Calib.qca.txt" (any format `mocap calib convert` reads)')
+        if "board" not in data and rig is None:
+            raise bad("no board given", 'add board = "charuco_7x5_a3" (a built-in board) or a path to a board TOML, '
+                                        'or rig = "FILE" in [calibration] to use an existing calibration')
 
-        def videos(spec: Any, where: str, take: str = "") -> tuple[Path, ...]:
+        def videos(spec: Any, where: str, take: str = "", what: str = "videos") -> tuple[Path, ...]:
             if isinstance(spec, str) and ("{camera}" in spec or len(names) == 1):
                 try:
                     paths = [spec.format(camera=n, take=take) for n in names]
                 except (KeyError, IndexError, ValueError) as exc:
-                    raise bad(f"{where}: videos pattern {spec!r} is malformed ({exc})",
+                    raise bad(f"{where}: {what} pattern {spec!r} is malformed ({exc})",
                               'use {camera} (and {take}), e.g. videos = "takes/{take}/{camera}.mp4"') from exc
             elif isinstance(spec, list) and len(spec) == len(names) and all(isinstance(p, str) for p in spec):
                 paths = list(spec)
             else:
-                raise bad(f"{where}: videos must be a pattern with {{camera}} or a list of {len(names)} paths",
-                          'e.g. videos = "calibration/{camera}.mp4"')
-            return tuple((root / p) if not Path(p).is_absolute() else Path(p) for p in paths)
+                raise bad(f"{where}: {what} must be a pattern with {{camera}} or a list of {len(names)} paths",
+                          f'e.g. {what} = "calibration/{{camera}}.mp4"')
+            return tuple(_absolute(root, p) for p in paths)
 
-        calib = dict(data.get("calibration", {}))
-        calib_videos = videos(calib.pop("videos", DEFAULT_CALIBRATION_VIDEOS), "[calibration]")
+        default_calib = None if rig is not None else DEFAULT_CALIBRATION_VIDEOS
+        calib_spec = calib.pop("videos", default_calib)
+        calib_videos = videos(calib_spec, "[calibration]") if calib_spec is not None else ()
         floor_spec = calib.pop("floor_videos", None)
         floor_videos = videos(floor_spec, "[calibration] floor_videos") if floor_spec else ()
         takes = []
@@ -178,17 +209,38 @@ class Session:
                 raise bad(f"[[takes]] entry #{i + 1} has no name", 'add name = "..." to every [[takes]] entry')
             check_table(t, TAKE_KEYS, f"takes #{i + 1}", file)
             name = check_name(t["name"], "take", source=file)
-            takes.append(Take(name, videos(t.get("videos", DEFAULT_TAKE_VIDEOS), f"take {name}", name)))
+            where = f"take {name}"
+            fps = t.get("fps")
+            if fps is not None and not fps > 0:
+                raise bad(f"{where}: fps must be a positive number, got {fps!r}", "e.g. fps = 60, or leave it out")
+            kp = t.get("keypoints")
+            if kp is not None:
+                check_table(kp, KEYPOINTS_KEYS, f"takes #{i + 1} keypoints", file)
+                if "format" not in kp or "paths" not in kp:
+                    raise bad(f"{where}: keypoints must be a table with format and paths",
+                              'e.g. keypoints = { format = "openpose", paths = "pose/{camera}_json" }')
+                person = kp.get("person", "best")
+                if person != "best" and (isinstance(person, str) or person < 0):
+                    raise bad(f"{where}: keypoints person must be \"best\" or an index >= 0", 'e.g. person = "best"')
+                kp = KeypointFiles(kp["format"], videos(kp["paths"], f"{where} keypoints", name, "paths"),
+                                   kp.get("keypoint_set"), person)
+            takes.append(Take(name, videos(t.get("videos", DEFAULT_TAKE_VIDEOS), where, name),
+                              float(fps) if fps is not None else None, kp))
         take_names = [t.name for t in takes]
         if len(set(take_names)) != len(take_names):
             raise bad(f"take names are not unique: {take_names}", "rename the duplicated [[takes]] entries")
         out = Path(data.get("output_dir", "output"))
-        board = str(data["board"])
-        if board.endswith(".toml") and not Path(board).is_absolute():
+        board = str(data["board"]) if "board" in data else None
+        if board is not None and board.endswith(".toml") and not Path(board).is_absolute():
             board = str(root / board)
         return cls(root=root, name=str(data.get("name", root.name)), cameras=tuple(cameras), board=board,
                    calibration_videos=calib_videos, floor_videos=floor_videos, takes=tuple(takes),
-                   output_dir=out if out.is_absolute() else root / out, calibration_options=calib)
+                   output_dir=out if out.is_absolute() else root / out, calibration_options=calib,
+                   rig=_absolute(root, rig) if rig is not None else None)
+
+
+def _absolute(root: Path, path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else root / path
 
 
 # ------------------------------------------------------------------------------------------------ schema
@@ -213,6 +265,15 @@ CAMERA_KEYS = {
 TAKE_KEYS = {
     "name": ((str,), "a plain name"),
     "videos": ((str, list), 'a pattern with {camera} or a list of paths, e.g. "takes/{take}/{camera}.mp4"'),
+    "fps": ((int, float), "the take's frames per second, e.g. 60"),
+    "keypoints": ((dict,), 'a table of another tool\'s 2D keypoints, e.g. { format = "openpose", paths = '
+                           '"pose/{camera}_json" }'),
+}
+KEYPOINTS_KEYS = {
+    "format": ((str,), 'a keypoint file format: "openpose", "dlc" or "mmpose"'),
+    "paths": ((str, list), 'a pattern with {camera} or a list of paths, one per camera'),
+    "keypoint_set": ((str,), 'a keypoint set, e.g. "halpe26"'),
+    "person": ((str, int), '"best" or the index of the person'),
 }
 
 

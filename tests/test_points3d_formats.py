@@ -173,7 +173,7 @@ def test_trc_is_readable_the_way_pose2sim_reads_it(tmp_path):
     assert lines[3].strip().split("\t")[2::3] == NAMES
     data = np.genfromtxt(path, skip_header=5, delimiter="\t")
     assert data.shape == (len(xyz), 2 + 3 * len(NAMES))
-    np.testing.assert_array_equal(data[:, 0], np.arange(1, len(xyz) + 1))
+    np.testing.assert_array_equal(data[:, 0], np.arange(len(xyz)))  # Frame# from 0, as Pose2Sim numbers them
     np.testing.assert_allclose(data[:, 2:].reshape(xyz.shape), trc.zup_to_yup(xyz), atol=1e-6)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mocap.cli.display import console, progress_bars, setup_logging
+from mocap.cli.session import session
 from mocap.errors import MocapError
 
 
@@ -163,4 +164,4 @@ def addon_build(out):
     console().print(f"wrote {build_addon(out)}", soft_wrap=True)
 
 
-GROUPS = (board, calib, synth, addon)
+GROUPS = (board, calib, session, synth, addon)

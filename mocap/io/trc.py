@@ -1,13 +1,17 @@
 """TRC marker files, as written by Pose2Sim and read by OpenSim.
 
-Layout (tab-separated)::
+Layout (tab-separated), exactly as Pose2Sim's ``make_trc`` (``Pose2Sim/triangulation.py``) writes it::
 
     PathFileType  4  (X/Y/Z)  <file name>
     DataRate  CameraRate  NumFrames  NumMarkers  Units  OrigDataRate  OrigDataStartFrame  OrigNumFrames
-    30  30  120  26  m  30  1  120
-    Frame#  Time  Nose  <tab>  <tab>  LEye  <tab>  <tab> ...     (each name followed by two empty cells)
-    <tab>  <tab>  X1  Y1  Z1  X2  Y2  Z2 ...
-    1  0  0.1  1.5  0.2 ...                                      (Frame# from 1, Time in seconds)
+    60  60  100  22  m  60  0  100                             (OrigDataStartFrame: the first Frame#)
+    Frame#  Time  Hip  <tab>  <tab>  RHip  <tab>  <tab> ...    (each name followed by two empty cells)
+    <tab>  <tab>  X1  Y1  Z1  X2  Y2  Z2 ...  <tab>
+    0  0.0  0.1  1.5  0.2 ...                                  (Frame# = video frame index, Time = Frame# / fps)
+
+Frame# is the index of the video frame the row comes from (0 for the first frame of the take, as Pose2Sim
+numbers them since 2024), and Time is Frame# / DataRate, measured from video frame 0 whatever the first
+row is. Values are metres (Pose2Sim) or millimetres, written with fixed decimals.
 
 Missing values are written as empty cells (what Pose2Sim writes; OpenSim's ``TRCFileAdapter`` reads an
 empty cell as NaN) or, with ``missing="nan"``, as ``NaN``. The reader accepts both, CRLF line ends,
@@ -95,6 +99,7 @@ def write_trc(
     units: str = "m",
     up_axis: str = "Y",
     missing: str = "empty",
+    first_frame: int = 0,
 ) -> Path:
     """Write ``xyz (F, J, 3)`` (metres, Z-up world, NaN = missing) as a TRC file, atomically.
 
@@ -103,14 +108,20 @@ def write_trc(
         xyz: ``(F, J, 3)`` positions in metres.
         joint_names: ``J`` marker names.
         fps: frames per second (``DataRate``).
-        frame_times: ``(F,)`` seconds for the Time column; default ``arange(F) / fps``.
+        frame_times: ``(F,)`` seconds for the Time column; default Frame# / fps (Pose2Sim's).
+        first_frame: the video frame index of the first row (its ``Frame#`` and ``OrigDataStartFrame``).
         units: "m" (default, as Pose2Sim) or "mm".
         up_axis: "Y" (default: rotated to Pose2Sim's Y-up axes, see the module docstring) or "Z".
         missing: "empty" (default: empty cells, as Pose2Sim) or "nan" (``NaN`` cells).
 
     Returns the path written.
     """
+    if isinstance(first_frame, bool) or not isinstance(first_frame, (int, np.integer)) or first_frame < 0:
+        raise ValueError(f"first_frame must be a frame index >= 0, got {first_frame!r}")
     xyz, names, fps, times = validate_points(xyz, joint_names, fps, frame_times)
+    frames = int(first_frame) + np.arange(xyz.shape[0])
+    if frame_times is None:
+        times = frames / fps  # Pose2Sim: Time = Frame# / frame rate
     if units not in DECIMALS:
         raise ValueError(f"units must be 'm' or 'mm', got {units!r}")
     _check_up_axis(up_axis)
@@ -123,15 +134,15 @@ def write_trc(
     header = [
         f"PathFileType\t4\t(X/Y/Z)\t{path.name}",
         "\t".join(HEADER_KEYS),
-        "\t".join([rate, rate, str(n_frames), str(n_joints), units, rate, "1", str(n_frames)]),
-        "Frame#\tTime\t" + "\t\t\t".join(names) + "\t\t",  # as Pose2Sim: names at columns 3, 6, 9 ...
-        "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, n_joints + 1)),
+        "\t".join([rate, rate, str(n_frames), str(n_joints), units, rate, str(int(first_frame)), str(n_frames)]),
+        "Frame#\tTime\t" + "\t\t\t".join(names) + "\t\t\t",  # as Pose2Sim: names at columns 3, 6, 9 ...
+        "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, n_joints + 1)) + "\t",
     ]
     cells = _format_cells(values.reshape(n_frames, -1), DECIMALS[units], "" if missing == "empty" else "NaN")
     with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(header) + "\n")
         for i, row in enumerate(cells):
-            fh.write(f"{i + 1}\t{float(times[i])!r}\t" + "\t".join(row) + "\n")
+            fh.write(f"{frames[i]}\t{float(times[i])!r}\t" + "\t".join(row) + "\n")
     return path
 
 

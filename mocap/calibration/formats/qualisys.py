@@ -7,7 +7,25 @@ Each ``<cameras><camera serial=...>`` element holds (the camera is named after `
 * ``<intrinsic>``: ``focalLengthU/V`` and ``centerPointU/V`` in 1/64 sensor pixels, so
   ``fx = focalLengthU / 64``, ``cx = centerPointU / 64 - left`` (likewise v with ``top``);
   ``skew`` likewise in 1/64 pixels; ``radialDistortion1..3`` = OpenCV ``k1..k3`` and
-  ``tangentalDistortion1..2`` = ``p1, p2`` (same scale as OpenCV's).
+  ``tangentalDistortion1..2`` = ``p1, p2``, taken as they are (not divided by 64).
+
+The distortion scale, settled. No Qualisys document states the units of the distortion attributes (the QTM
+manual, docs.qualisys.com, the RT protocol and SDKs were searched; Theia's description of the format stops
+short of them). Pose2Sim (``calibration.py::read_qca``) divides them by 64 like the pixel quantities, so its
+``Calib_qualisys.toml`` holds 1/64 of them and ``mocap calib convert --to pose2sim`` writes 64 times Pose2Sim's
+values. mocap takes them as OpenCV's dimensionless coefficients because:
+
+* units: k and p multiply powers of normalized (focal-length-divided) coordinates and have no pixel unit to
+  convert; values such as k1 = -0.046, k2 = 0.14 (the Pose2Sim demo's cameras) are ordinary lens
+  coefficients, a 0.5 % correction at the image corner, while the same values divided by 64 would describe
+  an almost distortion-free lens (0.01 %);
+* the footage: on the Pose2Sim demo (4 Qualisys Miqus video cameras, ../shared/data/pose2sim_multiperson),
+  triangulating the take's BlazePose keypoints with the distortion scaled by s fits best at s = 1 (RMS
+  reprojection 5.486 px against 5.501 px for s = 1/64 over 4709 observations; 90 % block-bootstrap
+  interval for the best s: 0.25 to 3, which excludes 1/64); a plumb-line check on the scene's straight edges
+  is also best near s = 1 (0.75) but cannot separate the two on its own (interval -0.25 to 1.25): this lens
+  bends lines by under two pixels. ``bench/qualisys_distortion.py`` reproduces both, and
+  ``tests/test_session_import.py`` checks the first on every run of the real project.
 * ``<transform r11..r33 x y z>``: the camera's pose in the lab frame (Z up), position in mm. With
   ``M`` the matrix read row by row (``r11 r12 r13`` first) and ``c`` the position, world-to-camera
   is ``R = F M``, ``t = -R c`` where ``F = diag(1, -1, -1)`` turns Qualisys' camera frame (looking
