@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mocap.config import check_keys
 from mocap.errors import InputError
 from mocap.io.tomlio import read_toml
 from mocap.layout import SESSION_FILE, GroundTruthLayout, OutputLayout, check_name
@@ -147,7 +148,7 @@ class Session:
         def bad(problem: str, fix: str):
             return InputError(problem, path=file, fix=fix)
 
-        check_table(data, SESSION_KEYS, "", file)
+        check_keys(data, SESSION_KEYS, "", file)
         check_finite(data, file)
         version = data.get("schema_version", SESSION_SCHEMA_VERSION)
         if version > SESSION_SCHEMA_VERSION:
@@ -163,7 +164,7 @@ class Session:
                 c = {"name": c}
             if not isinstance(c, dict) or "name" not in c:
                 raise bad(f"camera #{i + 1} has no name", 'give every [[cameras]] entry a name = "..."')
-            check_table(c, CAMERA_KEYS, f"cameras #{i + 1}", file)
+            check_keys(c, CAMERA_KEYS, f"cameras #{i + 1}", file)
             name = check_name(c["name"], "camera", source=file)
             model = c.get("model", "pinhole")
             if model not in ("pinhole", "fisheye"):
@@ -207,7 +208,7 @@ class Session:
         for i, t in enumerate(data.get("takes", [])):
             if not isinstance(t, dict) or "name" not in t:
                 raise bad(f"[[takes]] entry #{i + 1} has no name", 'add name = "..." to every [[takes]] entry')
-            check_table(t, TAKE_KEYS, f"takes #{i + 1}", file)
+            check_keys(t, TAKE_KEYS, f"takes #{i + 1}", file)
             name = check_name(t["name"], "take", source=file)
             where = f"take {name}"
             fps = t.get("fps")
@@ -215,7 +216,7 @@ class Session:
                 raise bad(f"{where}: fps must be a positive number, got {fps!r}", "e.g. fps = 60, or leave it out")
             kp = t.get("keypoints")
             if kp is not None:
-                check_table(kp, KEYPOINTS_KEYS, f"takes #{i + 1} keypoints", file)
+                check_keys(kp, KEYPOINTS_KEYS, f"takes #{i + 1} keypoints", file)
                 if "format" not in kp or "paths" not in kp:
                     raise bad(f"{where}: keypoints must be a table with format and paths",
                               'e.g. keypoints = { format = "openpose", paths = "pose/{camera}_json" }')
@@ -275,27 +276,6 @@ KEYPOINTS_KEYS = {
     "keypoint_set": ((str,), 'a keypoint set, e.g. "halpe26"'),
     "person": ((str, int), '"best" or the index of the person'),
 }
-
-
-def check_table(data: Any, keys: dict[str, tuple[tuple[type, ...], str]], where: str, file: Path) -> None:
-    """Every key of ``data`` is known and of an accepted type; else an ``InputError`` naming the table, the
-    key and what to write (with a "did you mean" for misspelt keys)."""
-    import difflib
-
-    label = f"[{where}] " if where else ""
-    if not isinstance(data, dict):
-        raise InputError(f"{label or 'the file '}must be a table, not {type(data).__name__}", path=file,
-                         fix="see the README, 'Session folders', for the layout of session.toml")
-    for key, value in data.items():
-        if key not in keys:
-            close = difflib.get_close_matches(key, list(keys), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise InputError(f"unknown setting {label}{key!r}{hint}", path=file,
-                             fix=f"valid settings{' in ' + label.strip() if label else ''}: {', '.join(keys)}")
-        types, expected = keys[key]
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise InputError(f"setting {label}{key} must be {expected}, not {value!r}", path=file,
-                             fix=f"set {key} to {expected}")
 
 
 def check_finite(data: Any, file: Path, where: str = "") -> None:
