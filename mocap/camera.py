@@ -253,7 +253,7 @@ def check_camera(cam: Camera) -> None:
     if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0 or not np.allclose(K[2], [0, 0, 1], atol=1e-9):
         raise ValueError(f"camera {cam.name!r}: K must be finite with positive focal lengths and last row "
                          f"[0, 0, 1], got {K.tolist()}")
-    if not np.isfinite(cam.dist).all() or np.abs(cam.dist).max(initial=0) > 1e6:
+    if not np.isfinite(cam.dist).all():
         raise ValueError(f"camera {cam.name!r}: distortion coefficients must be finite, got {cam.dist.tolist()}")
     if cam.dist.size not in DIST_COUNTS[cam.model]:
         raise ValueError(f"camera {cam.name!r}: {cam.dist.size} distortion coefficients; the {cam.model} model "

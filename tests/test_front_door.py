@@ -159,3 +159,85 @@ def test_failed_synthetic_session_leaves_no_folder(tmp_path):
     (out / "keep.txt").write_text("mine")
     assert_clean_error(mocap("synth", "session", out, "--motion", "squat"), "already exists and is not empty")
     assert (out / "keep.txt").read_text() == "mine"
+
+
+# --- calibration files: mocap calib convert ---------------------------------------------------------------
+
+RIG = """schema_version = 1
+units = "m"
+
+[[cameras]]
+name = "a"
+size = SIZE
+model = "pinhole"
+mirrored = false
+K = KMAT
+dist = DIST
+R = RMAT
+t = [0.0, 0.0, 3.0]
+"""
+
+
+def _rig(tmp_path: Path, **changes) -> Path:
+    values = {"SIZE": "[640, 480]", "KMAT": "[[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]]",
+              "DIST": "[0.0, 0.0, 0.0, 0.0, 0.0]", "RMAT": "[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]"}
+    values.update(changes)
+    text = RIG
+    for k, v in values.items():
+        text = text.replace(k, v)
+    path = tmp_path / "rig.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("changes, needle", [
+    ({"SIZE": "[640]"}, "size must be [width, height]"),
+    ({"SIZE": "[" + "9" * 400 + ", 480]"}, "too large"),
+    ({"KMAT": "[[" + "9" * 400 + ", 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]]"}, "too large"),
+    ({"DIST": "[inf, 0.0, 0.0, 0.0, 0.0]"}, "distortion coefficients must be finite"),
+    ({"RMAT": "[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]"}, "R is not a rotation"),
+    ({"RMAT": "[[-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]"}, "R is not a rotation"),
+    ({"KMAT": "[[-500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]]"}, "positive focal lengths"),
+    ({"KMAT": "[[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [1.0, 0.0, 1.0]]"}, "last row"),
+])
+def test_physically_impossible_rigs_are_refused(tmp_path, changes, needle):
+    proc = mocap("calib", "convert", _rig(tmp_path, **changes), tmp_path / "out.toml", "--to", "anipose")
+    assert_clean_error(proc, "rig.toml", needle)
+    assert not (tmp_path / "out.toml").exists()
+
+
+def test_qualisys_file_with_an_unknown_encoding(tmp_path):
+    path = tmp_path / "Calib.qca.txt"
+    path.write_text('<?xml version="1.0" encoding="no-such-encoding"?>\n<calibration></calibration>\n')
+    assert_clean_error(mocap("calib", "convert", path, tmp_path / "out.toml"), "Calib.qca.txt", "not valid XML")
+
+
+# --- body motions: mocap export ------------------------------------------------------------------------------
+
+def _motion_file(tmp_path: Path, **changes) -> Path:
+    import numpy as np
+
+    from mocap.body import lbs
+    from mocap.body.motion import BodyMotion
+
+    model = lbs.load_model()
+    path = BodyMotion.from_full_pose(np.zeros((3, 55, 3)), np.zeros((3, 3)), np.zeros(10),
+                                     lbs.rest_joints(model, np.zeros(10)), 30.0).save(tmp_path / "take" / "m.npz")
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    data.update(changes)
+    np.savez(path, **data)
+    return path
+
+
+@pytest.mark.parametrize("changes, needle", [
+    ({"mocap_framerate": 0.0, "mocap_frame_rate": 0.0}, "fps must be a positive frame rate"),
+    ({"trans": __import__("numpy").zeros((2, 3))}, "transl: expected shape"),
+    ({"poses": __import__("numpy").zeros((0, 165)), "trans": __import__("numpy").zeros((0, 3)),
+      "fit_error_mm": __import__("numpy").zeros(0), "timestamps": __import__("numpy").zeros(0)}, "no frames"),
+])
+def test_broken_body_motion_is_refused_and_writes_nothing(tmp_path, changes, needle):
+    path = _motion_file(tmp_path, **changes)
+    for fmt in ("bvh", "fbx"):
+        assert_clean_error(mocap("export", path, "--format", fmt), "m.npz", needle)
+    assert not (path.parent / "export").exists()

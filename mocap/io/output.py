@@ -5,6 +5,7 @@ user's terminal: it goes to the log file named by ``$MOCAP_LOG_FILE`` (the CLI s
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import sys
@@ -35,10 +36,12 @@ def native_output_to_log() -> Iterator[None]:
         with contextlib.suppress(Exception):
             stream.flush()
     saved = [os.dup(1), os.dup(2)]
+    python_level = io.StringIO()  # print() to a replaced sys.stdout (pytest, notebooks) is caught here
     try:
         os.dup2(target, 1)
         os.dup2(target, 2)
-        yield
+        with contextlib.redirect_stdout(python_level), contextlib.redirect_stderr(python_level):
+            yield
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
@@ -47,9 +50,10 @@ def native_output_to_log() -> Iterator[None]:
         os.dup2(saved[1], 2)
         for fd in (*saved, target):
             os.close(fd)
+        text = python_level.getvalue().strip()
         if spool is not None:
             spool.seek(0)
-            text = spool.read().decode("utf-8", "replace").strip()
+            text = (spool.read().decode("utf-8", "replace").strip() + "\n" + text).strip()
             spool.close()
-            if text:
-                log.debug("library output:\n%s", text)
+        if text:
+            log.debug("library output:\n%s", text)
