@@ -144,8 +144,7 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
     With ``keep_going`` a take whose stage fails with a `MocapError` is recorded as ``failed`` (with the
     message) and the other takes go on; otherwise the error is raised.
     """
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     config = config or RunConfig.load(session)
     names = list(takes) if takes else [t.name for t in session.takes]
     for name in names:
@@ -321,8 +320,7 @@ def overlay_take(session: Session | str | Path, take: str, *,
     from mocap.keypoints2d.overlay import overlay_views
     from mocap.triangulation.points import Points3D
 
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     t = session.take(take)
     files = session.layout.take(take)
     if not files.keypoints2d.is_file():

@@ -133,6 +133,11 @@ class Session:
                          path=self.file, fix="add it as a [[takes]] entry or pick one of the listed takes")
 
     @classmethod
+    def of(cls, session: Session | str | Path) -> Session:
+        """``session`` itself, or the session loaded from that folder (or ``session.toml`` path)."""
+        return session if isinstance(session, Session) else cls.load(session)
+
+    @classmethod
     def load(cls, path: str | Path) -> Session:
         """Load ``path/session.toml`` (or the given ``.toml`` file)."""
         path = Path(path)

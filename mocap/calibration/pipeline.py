@@ -246,8 +246,7 @@ def calibrate_session(
     from mocap.calibration.report import write_quality_figure
     from mocap.io.tomlio import write_toml
 
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     if config is None:
         config = CalibrationConfig.from_dict(session.calibration_options, source=session.file)
     board = load_board(session.board, search=[session.root])

@@ -77,8 +77,7 @@ def fit_take(session, take: str, config: FitConfig = FitConfig(), *, points_path
     from mocap.session import Session
     from mocap.triangulation.points import Points3D
 
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     session.take(take)  # a clear error for an unknown take
     files = session.layout.take(take)
     path = Path(points_path) if points_path else files.points3d

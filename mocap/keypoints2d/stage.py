@@ -122,8 +122,7 @@ def detect_take(session: Session | str | Path, take: str, config: DetectionConfi
     """
     from mocap.camera import CameraRig
 
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     t = session.take(take)
     mirrored = [bool(c.mirrored) for c in session.cameras]
     rig_path = session.layout.calibration.rig

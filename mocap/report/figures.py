@@ -120,7 +120,6 @@ def report_figures(session: Session | str | Path, take: str,
     from mocap.report.inputs import load_take_inputs
     from mocap.report.truth import compare_with_truth
 
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     inputs = load_take_inputs(session, take)
     return key_figures(inputs, compare_with_truth(inputs), thresholds)

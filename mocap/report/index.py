@@ -61,8 +61,7 @@ def build_session_report(session: Session | str | Path, *, takes: Sequence[str] 
     With ``build_takes`` every take's report is (re)built first; otherwise existing reports are linked
     and only the figures are computed. Takes without outputs are listed as not run.
     """
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     names = list(takes) if takes else [t.name for t in session.takes]
     results: dict[str, tuple[dict | None, str | None, str]] = {}
     for name in names:

@@ -52,8 +52,7 @@ def verdict(figures: dict[str, KeyFigure]) -> tuple[str, str]:
 def write_take_report(session: Session | str | Path, take: str, *, out_path: str | Path | None = None,
                       thresholds: ReportThresholds = ReportThresholds()) -> TakeReport:
     """Build the report of ``take`` and return what was written (see :func:`build_take_report`)."""
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     inputs = load_take_inputs(session, take)
     truth = compare_with_truth(inputs)
     ctx = ReportContext(inputs, truth, key_figures(inputs, truth, thresholds), thresholds)

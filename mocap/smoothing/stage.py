@@ -77,8 +77,7 @@ def smooth_take(session: Session | str | Path, take: str, config: SmoothConfig =
     from mocap.keypoints2d.keypoints import first_frame_index
     from mocap.keypoints2d.markers import trc_markers
 
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     files = session.layout.take(take)
     if not files.points3d_raw.is_file():
         raise InputError("raw 3D points not found", path=files.points3d_raw,

@@ -23,8 +23,7 @@ def triangulate(rig: CameraRig, keypoints: Keypoints2D, config: TriangulateConfi
 def triangulate_take(session: Session | str | Path, take: str, *, keypoints_path: str | Path | None = None,
                      config: TriangulateConfig = TriangulateConfig()) -> Points3D:
     """Triangulate one take of a session and write ``<output>/takes/<take>/points3d_raw.npz``."""
-    if not isinstance(session, Session):
-        session = Session.load(session)
+    session = Session.of(session)
     session.take(take)  # a clear error for an unknown take
     files = session.layout.take(take)
     rig_path = session.layout.calibration.rig
