@@ -237,6 +237,15 @@ RIG_KEYS = {"schema_version": ((int,), "1"), "kind": ((str,), '"mocap.camera_rig
             "cameras": ((list,), "[[cameras]] tables"),
             "metadata": ((dict,), "a [metadata] table")}
 
+def _check_finite_metadata(value, where: str = "metadata") -> None:
+    """Provenance may hold anything but non-finite numbers (inf/nan: nothing downstream should meet them)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        raise ValueError(f"{where} is {value}, not a finite number")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for k, v in items:
+        _check_finite_metadata(v, f"{where}.{k}")
+
+
 #: Distortion coefficient counts OpenCV accepts, per model.
 DIST_COUNTS = {"pinhole": (0, 1, 2, 3, 4, 5, 8, 12, 14), "fisheye": (0, 4)}
 
@@ -279,6 +288,7 @@ class CameraRig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cameras", tuple(self.cameras))
+        _check_finite_metadata(self.metadata)
         names = [c.name for c in self.cameras]
         if len(set(names)) != len(names):
             raise ValueError(f"camera names must be unique, got {names}")
