@@ -212,7 +212,7 @@ def _parse_bone(b: dict, k: int, where: Path) -> dict:
     if not isinstance(name, str) or not name:
         raise InputError(f"bone #{k + 1} has no name", path=where, fix=_FIX_FORMAT)
     check_keys(b, BONE_KEYS, f"bones {name}", where)
-    out = {"name": name, "parent": b.get("parent"), "roll": float(b.get("roll", 0.0))}
+    out = {"name": name, "parent": b.get("parent"), "roll": _finite(b.get("roll", 0.0))}
     if not np.isfinite(out["roll"]):
         raise InputError(f"bone {name!r}: roll must be a finite number of degrees", path=where, fix=_FIX_FORMAT)
     for key in ("head", "tail"):
@@ -235,7 +235,7 @@ def _parse_bone(b: dict, k: int, where: Path) -> dict:
                              fix="use one of the 55 SMPL-X joint names (mocap.body.skeleton.JOINT_NAMES), "
                                  f"or omit {key} for an unmapped bone")
         out[key] = s
-    out["twist_weight"] = float(b.get("twist_weight", 0.5 if out["twist_source"] else 0.0))
+    out["twist_weight"] = _finite(b.get("twist_weight", 0.5 if out["twist_source"] else 0.0))
     if not 0.0 <= out["twist_weight"] <= 1.0:
         raise InputError(f"bone {name!r}: twist_weight must be a share from 0 to 1", path=where, fix=_FIX_FORMAT)
     follow = b.get("follow")
@@ -244,6 +244,14 @@ def _parse_bone(b: dict, k: int, where: Path) -> dict:
                          "have a source", path=where, fix=_FIX_FORMAT)
     out["follow"] = follow
     return out
+
+
+def _finite(value) -> float:
+    """A TOML number as a float; NaN (refused by the caller) when it is too large for one."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("nan")
 
 
 def _parents_first(bones: list[dict], where: Path) -> list[int]:
