@@ -343,3 +343,30 @@ def test_cli_report(built):
     proc = subprocess.run([sys.executable, "-m", "mocap.cli", "report", str(s.root), "--take", "empty"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "mocap run" in proc.stderr
+
+
+def test_unstable_bones_turn_the_verdict_to_warn():
+    """A bone whose length swings (a mislabelled wrist) is a failing key figure, as its red row in the table."""
+    from mocap.report.figures import KeyFigure, ReportThresholds, worst_bone_variation
+    from mocap.report.sections.motion3d import view_shares
+    from mocap.report.take import verdict
+    from mocap.triangulation.points import Points3D
+
+    xyz = coco_points(walking_motion())
+    names = get_keypoint_set("coco17").joint_names
+    n_views = np.full(xyz.shape[:2], 4, np.int16)
+    n_views[:15] = 3
+    steady = Points3D(xyz, np.ones(xyz.shape[:2]), n_views, names, FPS, keypoint_set="coco17")
+    th = ReportThresholds()
+    assert worst_bone_variation(steady, "coco17", th.min_bone_length_mm) < 1e-6
+    wobbly = xyz.copy()
+    wrist = names.index("left_wrist")
+    wobbly[::2, wrist] += (0.0, 0.0, 0.08)  # the wrist jumps 8 cm every other frame
+    worst = worst_bone_variation(Points3D(wobbly, steady.reprojection_error, n_views, names, FPS,
+                                          keypoint_set="coco17"), "coco17", th.min_bone_length_mm)
+    assert worst > th.max_bone_cv
+    figure = KeyFigure("Bone-length variation (worst bone)", worst, "%", worst <= th.max_bone_cv, "≤ 10 %")
+    status, line = verdict({"bone_cv": figure})
+    assert status == "warn" and "bone-length variation" in line
+    shares = dict(view_shares(steady, 4))
+    assert shares == {"all 4 cameras": 0.75, "3 cameras": 0.25, "2 cameras": 0.0, "not triangulated": 0.0}

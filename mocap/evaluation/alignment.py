@@ -23,6 +23,10 @@ OUTLIER_FACTOR = 5.0
 out: a wrong detection is far at every shift and says nothing about timing."""
 
 
+MIN_CONTRAST = 0.05
+"""Lags whose costs differ by less than this share of the least are not told apart (the person hardly moves)."""
+
+
 def lag_costs(observed: np.ndarray, reference: np.ndarray, max_lag: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Squared distances between ``observed (F, J, 2)`` and ``reference (F, J, 2)`` shifted by every whole lag in
     ``-max_lag..max_lag``, summed per frame: ``(lags (L,), costs (L, F'))`` (``F' = F - 2 max_lag`` frames, 0 where
@@ -45,7 +49,10 @@ def lag_costs(observed: np.ndarray, reference: np.ndarray, max_lag: int = 3) -> 
 
 
 def _parabola_min(lags: np.ndarray, costs: np.ndarray) -> float:
-    """Sub-sample position of the least of ``costs (L,)``: a parabola through the least and its neighbours."""
+    """Sub-sample position of the least of ``costs (L,)``: a parabola through the least and its neighbours; NaN
+    when the costs hardly differ (nothing moves more than the noise)."""
+    if not costs.max() - costs.min() > MIN_CONTRAST * costs.min():
+        return float("nan")
     i = int(np.argmin(costs))
     if i in (0, len(lags) - 1):
         return float(lags[i])
@@ -84,7 +91,9 @@ def camera_lags(rig: CameraRig, keypoints: Keypoints2D, config: TriangulateConfi
                 max_lag: int = 3, max_frames: int = 3000) -> tuple[np.ndarray, np.ndarray]:
     """``(lags (C,), stderr (C,))``: the best lag (frames, sub-frame: :func:`frame_lag`) between each camera's 2D
     keypoints and the 3D triangulated from the other cameras, reprojected into it, and its standard error; NaN
-    with fewer than three cameras. At most ``max_frames`` frames from the middle of the take are used."""
+    with fewer than three cameras. With four or more, the others are measured again without the camera most out of
+    step (which would otherwise pull their reference). At most ``max_frames`` frames from the middle of the take
+    are used."""
     rig = rig.subset(keypoints.camera_names)
     n_cams = keypoints.n_cameras
     out, err = np.full(n_cams, np.nan), np.full(n_cams, np.nan)
@@ -94,11 +103,19 @@ def camera_lags(rig: CameraRig, keypoints: Keypoints2D, config: TriangulateConfi
     b = min(keypoints.n_frames, a + max_frames)
     px = np.stack([cam.from_video_pixels(keypoints.xy[c, a:b]) for c, cam in enumerate(rig.cameras)])
     conf = np.nan_to_num(keypoints.conf[:, a:b])
-    for c, cam in enumerate(rig.cameras):
-        others = [k for k in range(n_cams) if k != c]
+
+    def lag_of(c: int, others: list[int]) -> tuple[float, float]:
         xyz, _, _ = triangulate_views(rig.subset([rig.names[k] for k in others]), px[others], conf[others], config)
         observed = np.where((conf[c] >= config.min_confidence)[..., None], px[c], np.nan)
-        out[c], err[c] = frame_lag(observed, cam.project(xyz), max_lag)
+        return frame_lag(observed, rig[c].project(xyz), max_lag)
+
+    for c in range(n_cams):
+        out[c], err[c] = lag_of(c, [k for k in range(n_cams) if k != c])
+    if n_cams >= 4 and np.isfinite(out).any():  # the others again, without the camera most out of step
+        worst = int(np.nanargmax(np.abs(out)))
+        for c in range(n_cams):
+            if c != worst:
+                out[c], err[c] = lag_of(c, [k for k in range(n_cams) if k not in (c, worst)])
     return out, err
 
 
