@@ -68,14 +68,16 @@ def frame_lag(observed: np.ndarray, reference: np.ndarray, max_lag: int = 3, blo
     """The shift (frames, sub-frame) that best aligns ``observed (F, J, 2)`` with ``reference (F, J, 2)``, and its
     standard error: ``(lag, stderr)``.
 
-    The lag is the whole lag of least squared distance refined by a parabola through it and its neighbours
-    (``±max_lag`` when the least is at the end of the range searched); the standard error is a jackknife over
-    ``blocks`` stretches of frames, so a person who hardly moves gives a large one. ``(nan, nan)`` when nothing
-    overlaps or the cost is flat."""
+    The lag is the whole lag of least squared distance refined by a parabola through it and its neighbours; the
+    standard error is a jackknife over ``blocks`` stretches of frames, so a person who hardly moves gives a large
+    one. ``(±max_lag, inf)`` when the least is at the end of the range searched (the lag may be larger);
+    ``(nan, nan)`` when nothing overlaps or the cost is flat."""
     lags, per_frame = lag_costs(observed, reference, max_lag)
     if not per_frame.any():
         return float("nan"), float("nan")
     lag = _parabola_min(lags, per_frame.sum(axis=1))
+    if abs(lag) >= max_lag:
+        return lag, float("inf")
     edges = np.linspace(0, per_frame.shape[1], min(blocks, per_frame.shape[1]) + 1).astype(int)
     if len(edges) < 3 or not np.isfinite(lag):
         return lag, float("nan")

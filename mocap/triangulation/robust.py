@@ -39,6 +39,8 @@ POINT_CHUNK = 10_000
 FIRST_PASS_SHARE = 0.05
 """Adaptive rejection first drops views wrong by more than this share of the person's size in the image (the
 diagonal of the keypoints' bounding box) before it measures the take's typical error from the views left."""
+SCALE_SAMPLE = 20_000
+"""The take's typical error is measured on at most this many points, spread evenly over it."""
 SWAP_MIN_ERROR = 0.5
 """With adaptive rejection, a view's left/right swap is looked for only when its error is above this share of its
 rejection threshold (the fixed rule used 10 pixels)."""
@@ -217,13 +219,13 @@ def _thresholds(rig: CameraRig, px: np.ndarray, nrm: np.ndarray, w: np.ndarray, 
     # First pass: drop what is wrong by a large share of the person's size (another person, a frozen track), so
     # that a camera that is wrong most of the time does not set the scale; then the scale from what is left.
     first = np.maximum(FIRST_PASS_SHARE * size, config.min_threshold_px)
-    relative = np.full(w.shape, np.nan)
-    for a in range(0, w.shape[1], POINT_CHUNK):
-        b = a + POINT_CHUNK
-        kept = w[:, a:b].copy()
-        X, _, used = _triangulate_flat(rig, nrm[:, a:b], kept, first[:, a:b], config)
-        err = reprojection_errors(rig, X, nrm[:, a:b]) / (size[:, a:b] * residual_dof_factor(used.sum(axis=0)))
-        relative[:, a:b] = np.where(used, err, np.nan)
+    sample = np.arange(0, w.shape[1], max(1, -(-w.shape[1] // SCALE_SAMPLE)))  # a median needs no more points
+    relative = np.full((n_cams, len(sample)), np.nan)
+    for a in range(0, len(sample), POINT_CHUNK):
+        idx = sample[a:a + POINT_CHUNK]
+        X, _, used = _triangulate_flat(rig, nrm[:, idx], w[:, idx].copy(), first[:, idx], config)
+        err = reprojection_errors(rig, X, nrm[:, idx]) / (size[:, idx] * residual_dof_factor(used.sum(axis=0)))
+        relative[:, a:a + POINT_CHUNK] = np.where(used, err, np.nan)
     scale = float(np.nanmedian(relative)) if np.isfinite(relative).any() else 0.0
     return np.maximum(config.outlier_factor * scale * size, config.min_threshold_px)
 

@@ -20,6 +20,8 @@ LOOK_FOR = ("Smooth trajectories without jumps or flat (missing) stretches; repr
             "near 0 frames; bones whose length varies by more than 10 % (red rows) point to a joint that is "
             "mislabelled or poorly seen.")
 
+LAG_RANGE = 3
+"""Lags searched: -3 .. +3 frames."""
 MAX_LAG_FRAMES = 0.5
 """A camera whose 2D keypoints best match the others' 3D shifted by more than this (frames, and by more than three
 standard errors) is flagged: its frames are early or late."""
@@ -118,12 +120,14 @@ def timing_rows(ctx: ReportContext):
     kp, rig = ctx.inputs.keypoints, ctx.inputs.rig
     if kp is None or rig is None or kp.n_cameras < 3 or not set(kp.camera_names) <= set(rig.names):
         return [], []
-    lags, stderr = camera_lags(rig, kp)
+    lags, stderr = camera_lags(rig, kp, max_lag=LAG_RANGE)
     rows, flags = [], []
     for name, lag, se in zip(kp.camera_names, lags, stderr):
+        beyond = abs(lag) >= LAG_RANGE
         rows.append([name, "n/a (the person hardly moves)" if not np.isfinite(lag) else
+                     f"{'≥' if lag > 0 else '≤'} {lag:+.0f} (at the end of the range searched)" if beyond else
                      f"{lag:+.2f} ± {se:.2f}" if np.isfinite(se) else f"{lag:+.2f}"])
-        flags.append(bool(abs(lag) > MAX_LAG_FRAMES and not abs(lag) <= 3 * se))
+        flags.append(bool(beyond or (abs(lag) > MAX_LAG_FRAMES and not abs(lag) <= 3 * se)))
     return rows, flags
 
 
