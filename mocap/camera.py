@@ -9,6 +9,11 @@ Conventions (the same as OpenCV's):
 * ``mirrored``: the camera's video is horizontally flipped (a webcam "mirror" setting). ``K``,
   ``dist`` and the pose describe the *un-mirrored* image; pixel coordinates measured on the video
   map to model pixels with ``x -> width - 1 - x`` (see :meth:`Camera.from_video_pixels`).
+* ``video_offset``: where the take videos' top-left pixel lies in the calibrated image, ``[x, y]`` pixels
+  (``[0, 0]`` unless a video is cropped or padded a little against its calibration, e.g. 1080 vs 1088 wide);
+  measured in the image as the camera records it, before un-mirroring: model ``x = width - 1 - (x_video +
+  offset_x)`` for a mirrored camera, ``x_video + offset_x`` otherwise. One home for video-to-model pixels:
+  :meth:`Camera.from_video_pixels` and :meth:`Camera.to_video_pixels`.
 
 A rig is saved as TOML with ``schema_version`` and ``[[cameras]]`` as an ordered list, so the camera
 order never depends on sorting names.
@@ -109,6 +114,7 @@ class Camera:
         t: ``(3,)`` world-to-camera translation, metres.
         model: ``"pinhole"`` or ``"fisheye"``.
         mirrored: the video is horizontally flipped relative to this model.
+        video_offset: ``(x, y)`` pixels, where the take videos' top-left pixel lies in the calibrated image.
     """
 
     name: str
@@ -119,6 +125,7 @@ class Camera:
     t: np.ndarray = field(default_factory=lambda: np.zeros(3))
     model: CameraModel = "pinhole"
     mirrored: bool = False
+    video_offset: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "K", np.asarray(self.K, dtype=float).reshape(3, 3))
@@ -129,6 +136,11 @@ class Camera:
         if len(size) != 2 or not all(isinstance(v, (int, np.integer, float)) and float(v).is_integer() for v in size):
             raise ValueError(f"camera {self.name!r}: size must be [width, height] in whole pixels, got {list(size)}")
         object.__setattr__(self, "size", (int(size[0]), int(size[1])))
+        offset = tuple(self.video_offset)
+        if len(offset) != 2 or not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                                       and np.isfinite(v) for v in offset):
+            raise ValueError(f"camera {self.name!r}: video_offset must be [x, y] in pixels, got {list(offset)}")
+        object.__setattr__(self, "video_offset", (float(offset[0]), float(offset[1])))
         if self.model not in CAMERA_MODELS:
             raise ValueError(f"camera {self.name!r}: model must be one of {CAMERA_MODELS}, got {self.model!r}")
         check_camera(self)
@@ -181,13 +193,21 @@ class Camera:
         return out.reshape(xy.shape)
 
     def from_video_pixels(self, xy: np.ndarray) -> np.ndarray:
-        """Pixels measured on this camera's video ``(..., 2)`` -> model pixels (un-mirrors)."""
+        """Pixels measured on this camera's video ``(..., 2)`` -> model pixels (shifts by ``video_offset``,
+        un-mirrors)."""
         xy = np.array(xy, dtype=float)
+        xy += self.video_offset
         if self.mirrored:
             xy[..., 0] = self.size[0] - 1 - xy[..., 0]
         return xy
 
-    to_video_pixels = from_video_pixels  # the flip is its own inverse
+    def to_video_pixels(self, xy: np.ndarray) -> np.ndarray:
+        """Model pixels ``(..., 2)`` -> pixels on this camera's video (the inverse of :meth:`from_video_pixels`)."""
+        xy = np.array(xy, dtype=float)
+        if self.mirrored:
+            xy[..., 0] = self.size[0] - 1 - xy[..., 0]
+        xy -= self.video_offset
+        return xy
 
     # -- (de)serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -196,6 +216,7 @@ class Camera:
             "size": list(self.size),
             "model": self.model,
             "mirrored": self.mirrored,
+            **({"video_offset": list(self.video_offset)} if any(self.video_offset) else {}),
             "K": self.K.tolist(),
             "dist": self.dist.tolist(),
             "R": self.R.tolist(),
@@ -218,6 +239,7 @@ class Camera:
                 t=d.get("t", np.zeros(3)),
                 model=d.get("model", "pinhole"),
                 mirrored=bool(d.get("mirrored", False)),
+                video_offset=tuple(d.get("video_offset", (0.0, 0.0))),
             )
         except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             raise InputError(
@@ -231,7 +253,8 @@ _MATRIX = ((list,), "a list of 3 rows of 3 numbers")
 #: What a [[cameras]] table of a camera rig TOML may hold.
 CAMERA_KEYS = {"name": ((str,), "a string"), "size": ((list,), "[width, height]"), "K": _MATRIX,
                "dist": ((list,), "a list of numbers"), "R": _MATRIX, "t": ((list,), "[x, y, z] in metres"),
-               "model": ((str,), '"pinhole" or "fisheye"'), "mirrored": ((bool,), "true or false")}
+               "model": ((str,), '"pinhole" or "fisheye"'), "mirrored": ((bool,), "true or false"),
+               "video_offset": ((list,), "[x, y] pixels")}
 #: The top level of a camera rig TOML.
 RIG_KEYS = {"schema_version": ((int,), "1"), "kind": ((str,), '"mocap.camera_rig"'), "units": ((str,), '"m"'),
             "cameras": ((list,), "[[cameras]] tables"),
@@ -310,6 +333,11 @@ class CameraRig:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.cameras]
+
+    def with_video_offsets(self, offsets: dict[str, tuple[float, float] | None]) -> CameraRig:
+        """The rig with ``video_offset`` of the named cameras set (``None``: left as it is)."""
+        return CameraRig(tuple(c.replace(video_offset=offsets[c.name]) if offsets.get(c.name) is not None else c
+                               for c in self.cameras), dict(self.metadata))
 
     def subset(self, names: Sequence[str]) -> CameraRig:
         """The rig restricted to (and ordered as) ``names``."""

@@ -21,6 +21,8 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     name = "cam0"
     model = "pinhole"                 # or "fisheye" (optional, default pinhole)
     mirrored = "auto"                 # true / false / "auto" (detect a flipped webcam image)
+    # video_offset = [4, 0]           # optional: the take videos are cropped/padded by a few pixels against the
+    #                                 # calibration: where their top-left pixel lies in the calibrated image
 
     [calibration]
     videos = "calibration/{camera}.mp4"     # a pattern, or a list in camera order
@@ -64,12 +66,14 @@ DEFAULT_CALIBRATION_VIDEOS = "calibration/{camera}.mp4"
 class CameraEntry:
     """One camera of the session: name, lens model, and whether its video is mirrored.
 
-    ``mirrored`` is ``None`` for "auto" (detected from the calibration video).
+    ``mirrored`` is ``None`` for "auto" (detected from the calibration video). ``video_offset`` is ``None``
+    unless set: where the take videos' top-left pixel lies in the calibrated image (``Camera.video_offset``).
     """
 
     name: str
     model: str = "pinhole"
     mirrored: bool | None = None
+    video_offset: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,13 @@ class Session:
             mirrored = c.get("mirrored", "auto")
             if mirrored not in (True, False, "auto"):
                 raise bad(f"camera {name!r}: mirrored must be true, false or \"auto\"", 'e.g. mirrored = "auto"')
-            cameras.append(CameraEntry(name, model, None if mirrored == "auto" else bool(mirrored)))
+            offset = c.get("video_offset")
+            if offset is not None and not (len(offset) == 2 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in offset)):
+                raise bad(f"camera {name!r}: video_offset must be two numbers [x, y] (pixels)",
+                          "e.g. video_offset = [4, 0] for a video 8 pixels narrower than its calibration, centred")
+            cameras.append(CameraEntry(name, model, None if mirrored == "auto" else bool(mirrored),
+                                       None if offset is None else (float(offset[0]), float(offset[1]))))
         names = [c.name for c in cameras]
         if len(set(names)) != len(names):
             raise bad(f"camera names are not unique: {names}", "rename the duplicated [[cameras]] entries")
@@ -267,6 +277,8 @@ CAMERA_KEYS = {
     "name": ((str,), "a plain name"),
     "model": ((str,), '"pinhole" or "fisheye"'),
     "mirrored": ((bool, str), 'true, false or "auto"'),
+    "video_offset": ((list,), "[x, y] pixels: where the take videos' top-left pixel lies in the calibrated image, "
+                              "e.g. [4, 0]"),
 }
 TAKE_KEYS = {
     "name": ((str,), "a plain name"),

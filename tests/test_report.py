@@ -208,7 +208,8 @@ def test_full_report_is_self_contained(built):
     assert len(files) == len(images) and "preview_body.gif" in files
     assert all(p.stat().st_size < 2_000_000 for p in (s.layout.take("walk").folder / "report").iterdir())
     for words in ("What to look for", "Calibration against the true rig", "PA-MPJPE", "Joint-angle error",
-                  "bones vary by more than 10 mm", "cam2"):
+                  "bones vary by more than 10 % of their length", "cam2", "views used",
+                  "all 4 cameras", "lag (frames)"):
         assert words in text
 
 
@@ -230,8 +231,9 @@ def test_sections_follow_inputs(built):
 def test_key_figures(built):
     s, _ = built
     figures = report_figures(s.root, "walk")
-    assert set(figures) == {"calibration_px", "detection_rate", "triangulated", "reprojection_px", "fit_error_mm",
-                            "mpjpe_mm"}
+    assert set(figures) == {"calibration_px", "detection_rate", "triangulated", "reprojection_px", "bone_cv",
+                            "fit_error_mm", "mpjpe_mm"}
+    assert figures["bone_cv"].ok and figures["bone_cv"].value < 0.06  # 1 px noise: the bones hold their length
     assert figures["calibration_px"].ok and abs(figures["calibration_px"].value - 0.35) < 1e-9
     assert abs(figures["detection_rate"].value - (1 - 12 / 240)) < 1e-9 and figures["detection_rate"].ok
     assert figures["mpjpe_mm"].value < 20 and figures["mpjpe_mm"].ok  # 1 px noise, 4 views
@@ -249,7 +251,7 @@ def test_index_links_every_take(built):
         assert (index.parent / link).is_file()
     rows = {re.sub(r"<[^>]+>", " ", r).split()[0]: r for r in text.split("<tr>")[2:]}
     assert set(rows) == {"walk", "detected", "empty"}
-    assert "OK" in rows["walk"] and "all 6 figures within limits" in rows["walk"]
+    assert "OK" in rows["walk"] and "all 7 figures within limits" in rows["walk"]
     assert "CHECK" in rows["detected"] and "detection rate 78.3 %" in rows["detected"]  # (1 + 1 + 0.8 + 1/3) / 4
     assert "NOT RUN" in rows["empty"]
 
@@ -341,3 +343,30 @@ def test_cli_report(built):
     proc = subprocess.run([sys.executable, "-m", "mocap.cli", "report", str(s.root), "--take", "empty"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "mocap run" in proc.stderr
+
+
+def test_unstable_bones_turn_the_verdict_to_warn():
+    """A bone whose length swings (a mislabelled wrist) is a failing key figure, as its red row in the table."""
+    from mocap.report.figures import KeyFigure, ReportThresholds, worst_bone_variation
+    from mocap.report.sections.motion3d import view_shares
+    from mocap.report.take import verdict
+    from mocap.triangulation.points import Points3D
+
+    xyz = coco_points(walking_motion())
+    names = get_keypoint_set("coco17").joint_names
+    n_views = np.full(xyz.shape[:2], 4, np.int16)
+    n_views[:15] = 3
+    steady = Points3D(xyz, np.ones(xyz.shape[:2]), n_views, names, FPS, keypoint_set="coco17")
+    th = ReportThresholds()
+    assert worst_bone_variation(steady, "coco17", th.min_bone_length_mm) < 1e-6
+    wobbly = xyz.copy()
+    wrist = names.index("left_wrist")
+    wobbly[::2, wrist] += (0.0, 0.0, 0.08)  # the wrist jumps 8 cm every other frame
+    worst = worst_bone_variation(Points3D(wobbly, steady.reprojection_error, n_views, names, FPS,
+                                          keypoint_set="coco17"), "coco17", th.min_bone_length_mm)
+    assert worst > th.max_bone_cv
+    figure = KeyFigure("Bone-length variation (worst bone)", worst, "%", worst <= th.max_bone_cv, "≤ 10 %")
+    status, line = verdict({"bone_cv": figure})
+    assert status == "warn" and "bone-length variation" in line
+    shares = dict(view_shares(steady, 4))
+    assert shares == {"all 4 cameras": 0.75, "3 cameras": 0.25, "2 cameras": 0.0, "not triangulated": 0.0}

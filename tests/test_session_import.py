@@ -248,13 +248,14 @@ def test_real_pose2sim_project_runs_to_exports_without_a_board_take(tmp_path):
     assert lines[3].split("\t")[2:5] == ["RHip", "", ""]  # BlazePose keypoints under OpenSim marker names
     # Settles the Qualisys distortion scale on this footage: the .qca.txt values taken as OpenCV's k1, k2 reproject
     # the take's own 2D keypoints better than Pose2Sim's values divided by 64 (see formats/qualisys.py)
+    from mocap.triangulation.robust import TriangulateConfig
     from mocap.triangulation.stage import triangulate
 
     rig = CameraRig.load(s.layout.calibration.rig)
     errors = {}
     for name, scale in (("as read", 1.0), ("divided by 64", 1 / 64)):
         r = CameraRig(tuple(c.replace(dist=c.dist * scale) for c in rig.cameras))
-        xyz = triangulate(r, kp).xyz
+        xyz = triangulate(r, kp, TriangulateConfig(rejection="fixed")).xyz  # the views within 12 px, as measured
         errors[name] = np.stack([np.linalg.norm(c.to_video_pixels(c.project(xyz)) - kp.xy[i], axis=-1)
                                  for i, c in enumerate(r.cameras)])
     both = np.isfinite(errors["as read"]) & np.isfinite(errors["divided by 64"]) & (kp.conf > 0.5)

@@ -9,7 +9,7 @@ the take reports show.
 Cameras are matched by name (the file may hold more cameras than the session uses). When no name matches
 and the counts are equal, they are taken in file order, as Pose2Sim does, and the pairing is logged and
 recorded. A camera's ``mirrored`` flag comes from session.toml (``"auto"`` counts as not mirrored: there
-is no board to detect it from).
+is no board to detect it from), and so does its ``video_offset``.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def read_session_rig(session: Session) -> ImportedRig:
                          f"({', '.join(missing)} not in the file)", path=path,
                          fix=f"name the session's [[cameras]] in {session.file} as in the calibration file")
     entries = {c.name: c for c in session.cameras}
-    cams = tuple(found[a].replace(name=b, mirrored=bool(entries[b].mirrored)) for a, b in pairs)
+    cams = tuple(found[a].replace(name=b, mirrored=bool(entries[b].mirrored),
+                                  video_offset=entries[b].video_offset or (0.0, 0.0)) for a, b in pairs)
     for cam in cams:
         if cam.model != entries[cam.name].model:
             log.warning("camera %s: the calibration file's model %r is used, not session.toml's %r", cam.name,

@@ -293,6 +293,7 @@ def calibrate_session(
         "quality": write_toml(out.quality, {"schema_version": 1, **quality.to_dict(), "timings_s": timings}),
         "figure": write_quality_figure(rig, quality, out.quality_figure, board=board),
     }
+    rig = rig.with_video_offsets({c.name: c.video_offset for c in session.cameras})  # the take videos' placement
     rejected = out.rejected_rig
     if quality.passed or accept:
         files["rig"] = rig.save(out.rig)

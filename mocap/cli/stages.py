@@ -254,7 +254,7 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
     print_runs(runs, s)
     failed = [r for r in runs if r.status == "failed"]
     for r in failed:
-        console(True).print(f"take {r.take}: {r.stage} failed: {r.message}", soft_wrap=True)
+        console(True).print(f"take {r.take}: {r.stage} failed: {r.message}", soft_wrap=True, markup=False)
     if failed:
         raise SystemExit(2)
 

@@ -6,11 +6,13 @@ of the averages (and counted, so a method cannot look good by returning nothing)
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from mocap.geometry import rotation_angle_deg, similarity_align
+from mocap.smoothing.filters import bone_lengths
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,3 +74,26 @@ def keypoint_errors_px(pred_xy: np.ndarray, true_xy: np.ndarray) -> dict:
 def joint_angle_errors_deg(pred_R: np.ndarray, true_R: np.ndarray) -> np.ndarray:
     """Geodesic angle ``(...)`` in degrees between rotation matrices ``(..., 3, 3)``."""
     return rotation_angle_deg(np.asarray(pred_R, float), np.asarray(true_R, float))
+
+
+# ------------------------------------------------------------------------- figures without ground truth
+
+
+def jitter(xyz: np.ndarray, fps: float) -> float:
+    """Mean acceleration magnitude (m/s^2) of ``xyz (F, J, 3)`` metres over every joint and frame: the second
+    finite difference times ``fps**2`` (NaN-aware). A smoothness figure for takes without ground truth: lower is
+    smoother (a still point with 1 mm of white noise at 60 fps reads about 9 m/s^2)."""
+    x = np.asarray(xyz, float)
+    if len(x) < 3:
+        return float("nan")
+    acc = np.linalg.norm(x[2:] - 2 * x[1:-1] + x[:-2], axis=-1) * float(fps) ** 2
+    return float(np.nanmean(acc)) if np.isfinite(acc).any() else float("nan")
+
+
+def bone_length_cv(xyz: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``(E,)`` coefficient of variation of every bone's length over the take (standard deviation / mean, NaN-aware)
+    for ``xyz (F, J, 3)`` and ``edges (E, 2)`` joint index pairs; NaN for a bone never seen."""
+    lengths = bone_lengths(xyz, edges)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # bones never seen: NaN
+        return np.nanstd(lengths, axis=0) / np.nanmean(lengths, axis=0)

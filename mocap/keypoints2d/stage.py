@@ -37,12 +37,15 @@ class DetectionConfig:
     """Person-detector threshold."""
     min_tracking_confidence: float = 0.5
     """Below this the tracker gives up and the person detector runs again."""
+    tracking: bool = True
+    """Video mode: follow the person from frame to frame (faster); false: detect every frame on its own (static
+    image mode)."""
     workers: int = 0
     """Worker processes (0 = one per camera, up to the number of cores)."""
 
     def detector_options(self) -> dict:
         return {"model_complexity": self.model_complexity, "min_detection_confidence": self.min_detection_confidence,
-                "min_tracking_confidence": self.min_tracking_confidence}
+                "min_tracking_confidence": self.min_tracking_confidence, "tracking": self.tracking}
 
 
 def detect_camera(source: str | Path, config: DetectionConfig, mirrored: bool = False,
@@ -118,9 +121,11 @@ def detect_take(session: Session | str | Path, take: str, config: DetectionConfi
     """Detect keypoints for one take of a session; writes ``<output>/takes/<take>/keypoints2d.npz``.
 
     The mirrored flag of each camera comes from the calibration (``camera_rig.toml``) when present,
-    else from session.toml (``"auto"`` counts as not mirrored).
+    else from session.toml (``"auto"`` counts as not mirrored). Every video's size is checked against its
+    calibrated camera first (:mod:`mocap.keypoints2d.video_size`).
     """
     from mocap.camera import CameraRig
+    from mocap.keypoints2d.video_size import check_video_sizes
 
     session = Session.of(session)
     t = session.take(take)
@@ -129,5 +134,6 @@ def detect_take(session: Session | str | Path, take: str, config: DetectionConfi
     if rig_path.is_file():
         rig = CameraRig.load(rig_path)
         mirrored = [rig[n].mirrored if n in rig.names else m for n, m in zip(session.camera_names, mirrored)]
+        check_video_sizes(session, take, rig)  # a clear error before any work when a video does not fit its camera
     kp = detect_views(t.videos, session.camera_names, config, mirrored=mirrored, progress=progress)
     return kp, kp.save(session.layout.take(take).keypoints2d)

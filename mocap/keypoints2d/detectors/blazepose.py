@@ -6,7 +6,9 @@ wheel and MediaPipe would try to download them; we never do: they are used only 
 ``.tflite`` file is already in mediapipe's ``modules/pose_landmark`` folder (they ship in the npm
 package ``@mediapipe/pose``), otherwise the error says how to install them.
 
-Video (tracking) mode: MediaPipe re-runs its person detector by itself whenever tracking is lost.
+Video (tracking) mode: MediaPipe re-runs its person detector by itself whenever tracking is lost; with
+``tracking=False`` (static image mode) every frame is detected on its own. Neither shifts the keypoints in
+time (no landmark smoothing; tested against the true projections of a rendered take).
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ class BlazePoseDetector:
     keypoint_set = "blazepose33"
 
     def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5):
+                 min_tracking_confidence: float = 0.5, tracking: bool = True):
         import mediapipe as mp
 
         _check_model(model_complexity)
         self.joint_names = _names(mp.solutions.pose.PoseLandmark)
-        self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=model_complexity,
+        self._pose = mp.solutions.pose.Pose(static_image_mode=not tracking, model_complexity=model_complexity,
                                             smooth_landmarks=False, min_detection_confidence=min_detection_confidence,
                                             min_tracking_confidence=min_tracking_confidence)
 
@@ -72,7 +74,7 @@ class HolisticDetector:
     keypoint_set = "holistic"
 
     def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5):
+                 min_tracking_confidence: float = 0.5, tracking: bool = True):
         import mediapipe as mp
 
         _check_model(model_complexity)
@@ -80,7 +82,7 @@ class HolisticDetector:
         self.joint_names = (_names(mp.solutions.pose.PoseLandmark) + tuple(f"left_hand_{n}" for n in hand)
                             + tuple(f"right_hand_{n}" for n in hand))
         self._holistic = mp.solutions.holistic.Holistic(
-            static_image_mode=False, model_complexity=model_complexity, smooth_landmarks=False,
+            static_image_mode=not tracking, model_complexity=model_complexity, smooth_landmarks=False,
             min_detection_confidence=min_detection_confidence, min_tracking_confidence=min_tracking_confidence)
 
     def detect(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

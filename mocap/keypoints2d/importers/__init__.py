@@ -143,6 +143,12 @@ def import_take_keypoints(session, take: str) -> ImportResult:
     if files is None:
         raise InputError(f"take {take!r} has no keypoints entry", path=session.file,
                          fix='add keypoints = { format = "openpose", paths = "..." } to the take, or detect them')
+    rig_path = session.layout.calibration.rig
+    if rig_path.is_file():  # the keypoints are in their videos' pixels: those videos must fit the calibration
+        from mocap.camera import CameraRig
+        from mocap.keypoints2d.video_size import check_video_sizes
+
+        check_video_sizes(session, take, CameraRig.load(rig_path), missing_ok=True)
     result = read_keypoint_files(files.paths, files.format, camera_names=session.camera_names,
                                  fps=take_fps(session, take), keypoint_set=files.keypoint_set, person=files.person)
     result.keypoints.save(session.layout.take(take).keypoints2d)

@@ -7,16 +7,24 @@ import warnings
 
 import numpy as np
 
+from mocap.evaluation.alignment import camera_lags
 from mocap.report.context import ReportContext
-from mocap.report.joints import KEY_JOINTS, find_joint, joint_track
+from mocap.report.joints import KEY_JOINTS, bone_stats, find_joint, joint_track
 from mocap.report.page import Section, figure_image, new_figure, paragraph, table
-from mocap.smoothing.filters import bone_lengths
 from mocap.smoothing.stage import skeleton_tree
 from mocap.triangulation.points import Points3D
 
 LOOK_FOR = ("Smooth trajectories without jumps or flat (missing) stretches; reprojection error steady and low, "
-            "spikes mark frames where views disagree; bones whose length varies by more than 1 cm (red rows) "
-            "point to a joint that is mislabelled or poorly seen.")
+            "spikes mark frames where views disagree; most points triangulated from every camera (a camera whose "
+            "views are often dropped follows another person or is badly calibrated); every camera's timing lag "
+            "near 0 frames; bones whose length varies by more than 10 % (red rows) point to a joint that is "
+            "mislabelled or poorly seen.")
+
+LAG_RANGE = 3
+"""Lags searched: -3 .. +3 frames."""
+MAX_LAG_FRAMES = 0.5
+"""A camera whose 2D keypoints best match the others' 3D shifted by more than this (frames, and by more than three
+standard errors) is flagged: its frames are early or late."""
 
 MAX_BONE_ROWS = 20
 """Bones listed in the table (the least stable first; every flagged bone is listed)."""
@@ -81,29 +89,46 @@ def quality_figure(pts: Points3D, n_cameras: int | None):
     return fig
 
 
-def bone_stats(pts: Points3D, edges: np.ndarray) -> list[tuple[str, float, float, float]]:
-    """``(bone, mean mm, std mm, coefficient of variation)`` per bone of ``edges (E, 2)``."""
-    lengths = bone_lengths(pts.xyz, edges) * 1000.0  # (F, E) mm
-    mean = _nan_stat(np.nanmean, lengths, 0)
-    std = _nan_stat(np.nanstd, lengths, 0)
-    names = pts.joint_names
-    return [(f"{names[a]} – {names[b]}", float(m), float(s), float(s / m) if m > 0 else float("nan"))
-            for (a, b), m, s in zip(edges, mean, std)]
-
-
-def bones_figure(stats, limit_mm: float):
-    order = sorted(range(len(stats)), key=lambda i: -np.nan_to_num(stats[i][2], nan=-1))[:30]
+def bones_figure(stats, limit: float):
+    """Bars of every bone's length variation (least stable first), red beyond ``limit`` (a share)."""
+    order = sorted(range(len(stats)), key=lambda i: -np.nan_to_num(stats[i][4], nan=-1))[:30]
     fig = new_figure(11, 1.2 + 0.2 * len(order), left=0.3 + 0.07 * max(len(stats[i][0]) for i in order))
     ax = fig.add_subplot(1, 1, 1)
-    std = [stats[i][2] for i in order]
-    ax.barh(range(len(order)), std, color=["#d93025" if s > limit_mm else "#1a73e8" for s in std])
-    ax.axvline(limit_mm, color="k", ls="--", lw=1, label=f"{limit_mm:g} mm")
+    variation = [100 * stats[i][4] for i in order]
+    ax.barh(range(len(order)), variation, color=["#d93025" if v > 100 * limit else "#1a73e8" for v in variation])
+    ax.axvline(100 * limit, color="k", ls="--", lw=1, label=f"{100 * limit:g} %")
     ax.set_yticks(range(len(order)), [stats[i][0] for i in order], fontsize=7)
     ax.invert_yaxis()
-    ax.set_xlabel("bone length standard deviation over the take (mm)")
+    ax.set_xlabel("bone length standard deviation over the take, % of its length")
     ax.set_title("Bone-length stability (least stable first)", fontsize=10)
     ax.legend(fontsize=8)
     return fig
+
+
+def view_shares(pts: Points3D, n_cameras: int) -> list[tuple[str, float]]:
+    """``(label, share of joints x frames)``: triangulated from every camera, from one fewer, ... down to two
+    views, and not triangulated."""
+    views = np.where(np.isfinite(pts.xyz[..., 0]), pts.n_views, 0)
+    top = max(n_cameras, int(views.max()) if views.size else 0)
+    rows = [(f"all {v} cameras" if v == top else f"{v} cameras", float((views == v).mean())) for v in
+            range(top, 1, -1)]
+    return rows + [("not triangulated", float((views < 2).mean()))]
+
+
+def timing_rows(ctx: ReportContext):
+    """Per camera: ``[camera, lag text]`` and whether it is flagged (its 2D against the other cameras' 3D)."""
+    kp, rig = ctx.inputs.keypoints, ctx.inputs.rig
+    if kp is None or rig is None or kp.n_cameras < 3 or not set(kp.camera_names) <= set(rig.names):
+        return [], []
+    lags, stderr = camera_lags(rig, kp, max_lag=LAG_RANGE)
+    rows, flags = [], []
+    for name, lag, se in zip(kp.camera_names, lags, stderr):
+        beyond = abs(lag) >= LAG_RANGE
+        rows.append([name, "n/a (the person hardly moves)" if not np.isfinite(lag) else
+                     f"{'≥' if lag > 0 else '≤'} {lag:+.0f} (at the end of the range searched)" if beyond else
+                     f"{lag:+.2f} ± {se:.2f}" if np.isfinite(se) else f"{lag:+.2f}"])
+        flags.append(bool(beyond or (abs(lag) > MAX_LAG_FRAMES and not abs(lag) <= 3 * se)))
+    return rows, flags
 
 
 def raw_vs_smooth_figure(raw: Points3D, smooth: Points3D, joint: int):
@@ -144,17 +169,29 @@ def build(ctx: ReportContext) -> Section | None:
     parts.append(figure_image(quality_figure(quality, len(ctx.inputs.camera_names)), "reprojection_views.png",
                               "Top: pixel error of the triangulated points. Bottom: how many cameras each joint "
                               "was triangulated from (red: missing)."))
+    n_cams = len(ctx.inputs.camera_names)
+    parts.append(table(["views used", "share of joints x frames"],
+                       [[label, f"{share:.1%}"] for label, share in view_shares(quality, n_cams)]))
+    rows, flags = timing_rows(ctx)
+    if rows:
+        parts.append(paragraph("Timing: the shift (frames) that best matches each camera's 2D keypoints with the 3D "
+                               "of the other cameras projected into it; 0 when its frames are in step (red: "
+                               f"beyond {MAX_LAG_FRAMES:g} frame)."))
+        parts.append(table(["camera", "lag (frames)"], rows, flags=flags))
     edges = skeleton_tree(pts.joint_names, ks)
     if len(edges):
-        stats = bone_stats(pts, edges)
-        limit = ctx.thresholds.max_bone_std_mm
+        th = ctx.thresholds
+        stats = bone_stats(pts.xyz, pts.joint_names, edges, th.min_bone_length_mm)
+        limit = th.max_bone_cv
         parts.append(figure_image(bones_figure(stats, limit), "bone_lengths.png"))
-        order = sorted(range(len(stats)), key=lambda i: -np.nan_to_num(stats[i][2], nan=-1))
-        n_flag = sum(s[2] > limit for s in stats)
+        order = sorted(range(len(stats)), key=lambda i: -np.nan_to_num(stats[i][4], nan=-1))
+        n_flag = sum(s[4] > limit for s in stats)
         shown = order[:max(MAX_BONE_ROWS, n_flag)]  # least stable first, so every flagged bone is listed
         rows = [[stats[i][0], f"{stats[i][1]:.1f}", f"{stats[i][2]:.1f}", f"{stats[i][3]:.1%}"] for i in shown]
-        parts.append(paragraph(f"{n_flag} of {len(stats)} bones vary by more than {limit:g} mm (std)."))
-        parts.append(table(["bone", "mean mm", "std mm", "CV"], rows, flags=[stats[i][2] > limit for i in shown]))
+        parts.append(paragraph(f"{n_flag} of {len(stats)} bones vary by more than {100 * limit:g} % of their length "
+                               f"(standard deviation; bones shorter than {th.min_bone_length_mm:g} mm judged as if "
+                               "that long)."))
+        parts.append(table(["bone", "mean mm", "std mm", "CV"], rows, flags=[stats[i][4] > limit for i in shown]))
     else:
         parts.append(paragraph("No skeleton is known for these keypoints, so bone lengths are not checked."))
     if raw is not None and raw.xyz.shape == pts.xyz.shape:
