@@ -5,7 +5,7 @@ content hash of its inputs and its settings. A stage is reused when its stamp ma
 outputs exist, so an interrupted run resumes where it stopped, and changing a video or a setting
 reruns exactly the stages that depend on it.
 
-Stages: calibrate (once per session) -> detect -> triangulate (+ smooth) -> fit -> export -> report
+Stages: calibrate (once per session) -> detect -> sync -> triangulate (+ smooth) -> fit -> export -> report
 (per take). Stages hand off only through files (see :mod:`mocap.layout`).
 """
 
@@ -31,6 +31,7 @@ from mocap.layout import TakeLayout
 from mocap.report.config import ReportConfig
 from mocap.session import Session
 from mocap.smoothing.filters import SmoothConfig
+from mocap.sync.stage import SyncConfig
 from mocap.triangulation.robust import TriangulateConfig
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int, int], None]
 
 #: Every stage of ``mocap run``, in order.
-STAGES = ("calibrate", "detect", "triangulate", "fit", "export", "report")
-Stage = Literal["calibrate", "detect", "triangulate", "fit", "export", "report"]
+STAGES = ("calibrate", "detect", "sync", "triangulate", "fit", "export", "report")
+Stage = Literal["calibrate", "detect", "sync", "triangulate", "fit", "export", "report"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class RunConfig:
     """``mocap calibrate`` settings (session.toml's ``[calibration]`` table is applied first)."""
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     """``mocap detect`` settings."""
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    """``mocap sync`` settings (when each camera recorded each frame)."""
     triangulation: TriangulateConfig = field(default_factory=TriangulateConfig)
     """``mocap triangulate`` settings."""
     smoothing: SmoothConfig = field(default_factory=SmoothConfig)
@@ -61,7 +64,7 @@ class RunConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     """The per-take HTML report and the session index."""
     until: Stage = "report"
-    """Last stage to run: calibrate, detect, triangulate, fit, export or report."""
+    """Last stage to run: calibrate, detect, sync, triangulate, fit, export or report."""
 
     @classmethod
     def load(cls, session: Session, path: str | Path | None = None, overrides: dict[str, Any] | None = None
@@ -228,7 +231,7 @@ def _prewarm_imports() -> None:
 
 def take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
                 runs: list[StageRun]) -> None:
-    """detect -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
+    """detect -> sync -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
     from mocap.keypoints2d.stage import detect_take
     from mocap.smoothing.stage import POINT_FILE_FORMATS, smooth_take
     from mocap.triangulation.stage import triangulate_take
@@ -243,6 +246,9 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
                             progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
     if config.until == "detect":
         return
+    runs.append(sync_stage(session, name, config))
+    if config.until == "sync":
+        return
 
     def triangulate_and_smooth():
         triangulate_take(session, name, config=config.triangulation)
@@ -250,10 +256,24 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
 
     outputs = [files.points3d, files.points3d_raw] + [files.points3d_file(f) for f in POINT_FILE_FORMATS]
     key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
-                                    "smoothing": to_dict(config.smoothing)}, [files.keypoints2d, rig])
+                                    "smoothing": to_dict(config.smoothing)}, [files.keypoints2d, rig, files.sync])
     runs.append(run_stage("triangulate", name, files.stamp("triangulate"), key, outputs, triangulate_and_smooth))
     if config.until != "triangulate":
         body_stages(session, name, config, progress, runs)
+
+
+def sync_stage(session: Session, name: str, config: RunConfig) -> StageRun:
+    """The sync stage of one take: ``sync.toml`` from the videos' sound and the 2D keypoints, reused while they,
+    the calibration, the settings and session.toml's hand-given values are unchanged."""
+    from mocap.sync.stage import sync_take
+
+    files = session.layout.take(name)
+    inputs = [files.keypoints2d, session.layout.calibration.rig]
+    if config.sync.method in ("auto", "audio"):
+        inputs += list(session.take(name).videos)
+    key = stage_key("sync", {"sync": to_dict(config.sync), "overrides": session.sync_overrides(name)}, inputs)
+    return run_stage("sync", name, files.stamp("sync"), key, [files.sync, files.sync_curves],
+                     lambda: sync_take(session, name, config.sync))
 
 
 def export_plan(take: TakeLayout, config: ExportConfig) -> list[tuple[str, str, Path]]:

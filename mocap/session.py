@@ -30,6 +30,13 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     [[takes]]
     name = "walk"
     videos = "takes/{take}/{camera}.mp4"    # the default pattern
+    # time_offsets = { cam1 = 0.25 }        # optional: seconds after the first camera, set by hand
+
+Unsynchronized cameras (see the README): a ``[[cameras]]`` entry may give ``fps`` (its true frame
+rate, when the file's is wrong), ``drift_ppm`` (its clock's rate error against the first camera) and
+``time_offset`` (seconds after the first camera, in every take); a take's ``time_offsets`` table (and
+``[calibration] time_offsets`` for the calibration take) wins over ``time_offset``. Hand-given values
+override what the sync stage finds.
 
 Paths are relative to the session folder unless absolute. A video entry may also be a folder of
 still images (sorted naturally) or a glob pattern.
@@ -60,12 +67,16 @@ class CameraEntry:
     name: str
     model: str = "pinhole"
     mirrored: bool | None = None
+    fps: float | None = None
+    drift_ppm: float | None = None
+    time_offset: float | None = None
 
 
 @dataclass(frozen=True)
 class Take:
     name: str
     videos: tuple[Path, ...]
+    time_offsets: dict[str, float] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class Session:
     takes: tuple[Take, ...] = ()
     output_dir: Path = Path("output")
     calibration_options: dict[str, Any] = field(default_factory=dict)
+    calibration_time_offsets: dict[str, float] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
@@ -106,6 +118,18 @@ class Session:
                 return t
         raise InputError(f"no take named {name!r} (takes: {', '.join(t.name for t in self.takes) or 'none'})",
                          path=self.file, fix="add it as a [[takes]] entry or pick one of the listed takes")
+
+    def sync_overrides(self, take: str | None) -> dict[str, dict[str, float]]:
+        """Hand-given clock values per camera name (``time_offset``, ``fps``, ``drift_ppm``) for ``take``
+        (None: the calibration take), for :func:`mocap.sync.clock.apply_overrides`."""
+        offsets = self.calibration_time_offsets if take is None else self.take(take).time_offsets
+        out: dict[str, dict[str, float]] = {}
+        for cam in self.cameras:
+            values = {"fps": cam.fps, "drift_ppm": cam.drift_ppm, "time_offset": offsets.get(cam.name, cam.time_offset)}
+            values = {k: v for k, v in values.items() if v is not None}
+            if values:
+                out[cam.name] = values
+        return out
 
     @classmethod
     def load(cls, path: str | Path) -> Session:
@@ -141,10 +165,22 @@ class Session:
             mirrored = c.get("mirrored", "auto")
             if mirrored not in (True, False, "auto"):
                 raise bad(f"camera {c['name']!r}: mirrored must be true, false or \"auto\"", 'e.g. mirrored = "auto"')
-            cameras.append(CameraEntry(str(c["name"]), model, None if mirrored == "auto" else bool(mirrored)))
+            clock = {k: _number(c[k], f"camera {c['name']!r}: {k}", file, positive=k == "fps")
+                     for k in ("fps", "drift_ppm", "time_offset") if k in c}
+            cameras.append(CameraEntry(str(c["name"]), model, None if mirrored == "auto" else bool(mirrored), **clock))
         names = [c.name for c in cameras]
         if len(set(names)) != len(names):
             raise bad(f"camera names are not unique: {names}", "rename the duplicated [[cameras]] entries")
+
+        def offsets(table: Any, where: str) -> dict[str, float]:
+            if not isinstance(table, dict):
+                raise bad(f"{where}: time_offsets must be a table of camera = seconds",
+                          f"e.g. time_offsets = {{ {names[-1]} = 0.25 }}")
+            for name in table:
+                if name not in names:
+                    raise bad(f"{where}: time_offsets names an unknown camera {name!r}",
+                              f"use the [[cameras]] names: {', '.join(names)}")
+            return {str(k): _number(v, f"{where}: time_offsets.{k}", file) for k, v in table.items()}
         if "board" not in data:
             raise bad("no board given", 'add board = "charuco_7x5_a3" (a built-in board) or a path to a board TOML')
 
@@ -159,6 +195,7 @@ class Session:
             return tuple((root / p) if not Path(p).is_absolute() else Path(p) for p in paths)
 
         calib = dict(data.get("calibration", {}))
+        calib_offsets = offsets(calib.pop("time_offsets", {}), "[calibration]")
         calib_videos = videos(calib.pop("videos", DEFAULT_CALIBRATION_VIDEOS), "[calibration]")
         floor_spec = calib.pop("floor_videos", None)
         floor_videos = videos(floor_spec, "[calibration] floor_videos") if floor_spec else ()
@@ -166,11 +203,25 @@ class Session:
         for t in data.get("takes", []):
             if "name" not in t:
                 raise bad("a [[takes]] entry has no name", 'add name = "..." to every [[takes]] entry')
-            takes.append(Take(str(t["name"]), videos(t.get("videos", DEFAULT_TAKE_VIDEOS), f"take {t['name']}", t["name"])))
+            takes.append(Take(str(t["name"]), videos(t.get("videos", DEFAULT_TAKE_VIDEOS), f"take {t['name']}", t["name"]),
+                              offsets(t.get("time_offsets", {}), f"take {t['name']}")))
         out = Path(data.get("output_dir", "output"))
         board = str(data["board"])
         if board.endswith(".toml") and not Path(board).is_absolute():
             board = str(root / board)
         return cls(root=root, name=str(data.get("name", root.name)), cameras=tuple(cameras), board=board,
                    calibration_videos=calib_videos, floor_videos=floor_videos, takes=tuple(takes),
-                   output_dir=out if out.is_absolute() else root / out, calibration_options=calib)
+                   output_dir=out if out.is_absolute() else root / out, calibration_options=calib,
+                   calibration_time_offsets=calib_offsets)
+
+
+def _number(value: Any, where: str, file: Path, *, positive: bool = False) -> float:
+    """A finite number from session.toml (not a bool or a string), else an ``InputError`` naming the key."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{where} must be a number, got {value!r}", path=file,
+                         fix="write a plain number: seconds for time offsets, frames per second for fps")
+    if positive and not value > 0:
+        raise InputError(f"{where} must be positive, got {value!r}", path=file, fix="e.g. fps = 29.97")
+    return float(value)

@@ -29,10 +29,15 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError, MocapError
-from mocap.sync.clock import CameraClock, TakeSync
+from mocap.sync.clock import CameraClock, TakeSync, manual_offset_hint
+from mocap.sync.curves import Correlation, DriftWindows, SyncCurves
 from mocap.sync.signals import masked_ncc, parabolic_peak, peak_candidates, prominence_confidence
 
 log = logging.getLogger(__name__)
+
+
+class NoSoundError(MocapError):
+    """Fewer than two cameras recorded usable sound (audio sync is impossible, not failed)."""
 
 
 @dataclass(frozen=True)
@@ -141,12 +146,15 @@ def onsets_from_samples(samples: np.ndarray, rate: int, *, start: float = 0.0,
 def read_onsets(path: str | Path, *, config: AudioSyncConfig | None = None) -> OnsetEnvelope | None:
     """Decode ``path``'s first audio track (streaming) into an :class:`OnsetEnvelope`.
 
-    Returns None when the file has no audio track; raises ``InputError`` when it cannot be read.
+    Returns None when the file has no audio track (or ``path`` is a folder of images); raises
+    ``InputError`` when it cannot be read.
     """
     import av
 
     cfg = config or AudioSyncConfig()
     path = Path(path)
+    if path.is_dir() or any(ch in str(path) for ch in "*?["):
+        return None  # a folder of images (or a glob of them): no sound
     if not path.is_file():
         raise InputError("video not found", path=path, fix="check session.toml's video paths and file names")
     try:
@@ -205,25 +213,28 @@ def _pool(values: np.ndarray, factor: int) -> np.ndarray:
 
 
 def coarse_lag(ref: OnsetEnvelope, env: OnsetEnvelope, max_offset: float | None = None,
-               pooled_rate: float = 100.0) -> tuple[float, float]:
+               pooled_rate: float = 100.0) -> tuple[float, float, tuple[np.ndarray, np.ndarray]]:
     """Offset (seconds: when ``env``'s video frame 0 happened on ``ref``'s clock) and confidence
-    (0-1), from the envelopes pooled to ``pooled_rate`` (10 ms resolution)."""
+    (0-1), from the envelopes pooled to ``pooled_rate`` (10 ms resolution); with the correlation
+    curve ``(offsets (L,) seconds, scores (L,))``."""
     factor = max(int(round(ref.rate / pooled_rate)), 1)
     a, b = _pool(ref.values, factor), _pool(env.values, factor)
     rate = ref.rate / factor
+    nothing = (0.0, 0.0, (np.zeros(0), np.zeros(0)))
     if len(a) < 4 or len(b) < 4:
-        return 0.0, 0.0
+        return nothing
     max_lag = len(a) + len(b) if max_offset is None else int(np.ceil(max_offset * rate)) + 2
     min_overlap = int(min(len(a), len(b), 2 * rate) * 0.5)
     lags, ncc = masked_ncc(a, b, max_lag, min_overlap, local=False)
     if not np.isfinite(ncc).any():
-        return 0.0, 0.0
+        return nothing
     i = peak_candidates(ncc, 1)[0]
     pos, peak = parabolic_peak(ncc, i)
     lag = float(np.interp(pos, np.arange(len(lags)), lags)) / rate
-    log.debug("coarse audio lag %.4f s: peak %.3f, confidence %.3f", lag, peak,
-              prominence_confidence(ncc, i, max(int(0.05 * rate), 2)))
-    return lag + ref.start - env.start, prominence_confidence(ncc, i, max(int(0.05 * rate), 2))
+    confidence = prominence_confidence(ncc, i, max(int(0.05 * rate), 2))
+    log.debug("coarse audio lag %.4f s: peak %.3f, confidence %.3f", lag, peak, confidence)
+    shift = ref.start - env.start
+    return lag + shift, confidence, (lags / rate + shift, ncc)
 
 
 def window_lag(ref: OnsetEnvelope, env: OnsetEnvelope, t0: float, t1: float, guess: float,
@@ -277,12 +288,14 @@ class AudioSyncResult:
         unsynced: names of those cameras, each with the reason (``"no audio track"``, ...).
         window_times: per camera, ``(W,)`` local times of the fine windows used (empty if none).
         window_offsets: per camera, ``(W,)`` offsets found in those windows, seconds.
+        curves: the whole-take correlation curve of every camera with sound against the reference.
     """
 
     sync: TakeSync
     unsynced: dict[str, str] = field(default_factory=dict)
     window_times: tuple[np.ndarray, ...] = ()
     window_offsets: tuple[np.ndarray, ...] = ()
+    curves: SyncCurves = field(default_factory=SyncCurves)
 
     @property
     def reference(self) -> str | None:
@@ -325,38 +338,45 @@ def audio_sync(
             unsynced[nm] = "silent audio track"
     usable = [c for c, nm in enumerate(names) if nm not in unsynced]
     if len(usable) < 2:
-        raise MocapError(
+        raise NoSoundError(
             "audio sync needs sound from at least two cameras; "
             + (", ".join(f"{nm}: {why}" for nm, why in unsynced.items()) or "none found"),
             path=videos[0].parent if videos else None,
             fix="record with the cameras' microphones on and clap once at the start, or sync by motion "
-            "(keypoints), or set time_offset per camera in session.toml's [sync.cameras.<name>] tables",
+            f"(keypoints), or set the offsets by hand: {manual_offset_hint(names[-1])}",
         )
     ref = usable[0]
     clocks = [CameraClock(nm, 0.0, r, 0.0, 0.0, "none") for nm, r in zip(names, rates)]
     clocks[ref] = clocks[ref].replace(confidence=1.0, method="audio")
     wt: list[np.ndarray] = [np.zeros(0)] * len(names)
     wo: list[np.ndarray] = [np.zeros(0)] * len(names)
+    curves, windows = [], []
     for c in usable[1:]:
         found = _sync_one(envs[ref], envs[c], cfg)
+        if found is not None:
+            curve = found[5]
+            curves.append(Correlation(names[c], names[ref], "audio", curve[0], curve[1], found[0]))
         if found is None or found[2] < cfg.min_confidence:
             score = 0.0 if found is None else found[2]
             unsynced[names[c]] = f"its sound matches {names[ref]}'s nowhere (confidence {score:.2f})"
             log.warning("audio sync %s: no match with %s (confidence %.2f)", names[c], names[ref], score)
             continue
-        offset, drift, conf, wt[c], wo[c] = found
+        offset, drift, conf, wt[c], wo[c], _ = found
+        if len(wt[c]) >= 2:
+            windows.append(DriftWindows(names[c], "audio", wt[c] + offset, wo[c]))
         clocks[c] = clocks[c].replace(time_offset=offset, drift_ppm=drift, confidence=conf, method="audio")
         log.info("audio sync %s: offset %.5f s, drift %.1f ppm (confidence %.2f)", names[c], offset, drift, conf)
     meta = {"reference": names[ref], "method": "audio"}
     if unsynced:
         meta["unsynced"] = dict(unsynced)
-    return AudioSyncResult(TakeSync(tuple(clocks), meta), unsynced, tuple(wt), tuple(wo))
+    return AudioSyncResult(TakeSync(tuple(clocks), meta), unsynced, tuple(wt), tuple(wo),
+                           SyncCurves(tuple(curves), tuple(windows)))
 
 
 def _sync_one(ref: OnsetEnvelope, env: OnsetEnvelope, cfg: AudioSyncConfig):
-    """(offset, drift_ppm, confidence, window local times, window offsets) of ``env`` against
-    ``ref``, or None when nothing matches."""
-    guess, conf0 = coarse_lag(ref, env, cfg.max_offset)
+    """(offset, drift_ppm, confidence, window local times, window offsets, correlation curve) of
+    ``env`` against ``ref``, or None when nothing matches."""
+    guess, conf0, curve = coarse_lag(ref, env, cfg.max_offset)
     if conf0 <= 0:
         return None
     # env's local times that ref also covers, at this offset
@@ -381,15 +401,15 @@ def _sync_one(ref: OnsetEnvelope, env: OnsetEnvelope, cfg: AudioSyncConfig):
             offs.append(off)
             confs.append(conf)
     if not offs:
-        return guess, 0.0, 0.0, np.zeros(0), np.zeros(0)
+        return guess, 0.0, 0.0, np.zeros(0), np.zeros(0), curve
     times_a, offs_a, w = np.array(times), np.array(offs), np.array(confs)
     # confidence: the whole-take peak must stand out (no other offset fits nearly as well) and the
     # fine windows must agree
     if len(offs) >= 2 and times_a.ptp() >= 0.5 * cfg.drift_min_span:
         slope, icpt = _robust_line(times_a, offs_a, w)
-        return float(icpt), float(slope * 1e6), min(conf0, float(np.median(w))), times_a, offs_a
+        return float(icpt), float(slope * 1e6), min(conf0, float(np.median(w))), times_a, offs_a, curve
     k = int(np.argmax(w))
-    return float(offs_a[k]), 0.0, min(conf0, float(w[k])), times_a, offs_a
+    return float(offs_a[k]), 0.0, min(conf0, float(w[k])), times_a, offs_a, curve
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -408,6 +428,7 @@ def _robust_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, fl
 
 __all__ = [
     "AudioSyncConfig",
+    "NoSoundError",
     "OnsetEnvelope",
     "OnsetFilter",
     "onset_from_energy",

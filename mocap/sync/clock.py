@@ -242,6 +242,18 @@ def write_sync(path: str | Path, sync: TakeSync) -> Path:
     return sync.save(path)
 
 
+def manual_offset_hint(camera: str) -> str:
+    """How to give a camera's time offset by hand (session.toml), for error messages."""
+    return (f"time_offsets = {{ {camera} = <seconds after the first camera> }} in the take's [[takes]] entry "
+            f"of session.toml ([calibration] for the calibration take)")
+
+
+def sync_fix(camera: str) -> str:
+    """The advice every failed sync gives."""
+    return (f"clap your hands once at the start of the take where every camera hears it (audio sync), "
+            f"or set the offset by hand: {manual_offset_hint(camera)}")
+
+
 def unsynchronized(names: Sequence[str], fps: Sequence[float] | float) -> TakeSync:
     """Every camera starting at 0 with no drift (``method = "none"``): today's assumption."""
     rates = [float(fps)] * len(names) if np.isscalar(fps) else list(fps)
@@ -256,7 +268,7 @@ def apply_overrides(
     Args:
         sync: the estimated (or assumed) clocks.
         overrides: per camera name, a table with any of ``time_offset`` (s), ``fps``, ``drift_ppm``
-            (e.g. session.toml's ``[sync.cameras.cam1]``). A camera given a ``time_offset`` gets
+            (:meth:`mocap.session.Session.sync_overrides`). A camera given a ``time_offset`` gets
             ``method = "manual"`` and confidence 1.
         source: the file the overrides came from, for error messages.
 
@@ -269,7 +281,7 @@ def apply_overrides(
                              fix=f"use one of the take's cameras: {', '.join(cams)}")
         if not isinstance(table, Mapping):
             raise InputError(f"sync override for camera {name!r} must be a table", path=source,
-                             fix=f"write e.g. [sync.cameras.{name}] time_offset = 0.25")
+                             fix=f"write e.g. {manual_offset_hint(name)}")
         changes: dict[str, Any] = {}
         for field, v in table.items():
             if field not in OVERRIDE_FIELDS:
@@ -303,15 +315,15 @@ def check_overlap(sync: TakeSync, n_frames: Sequence[int], *, min_cameras: int =
                 f"camera {cam.name!r} records {spans[c, 0]:.3f}-{spans[c, 1]:.3f} s on the take's timeline "
                 f"(time_offset {cam.time_offset:.3f} s, {int(n_frames[c])} frames), which overlaps no other camera",
                 path=path,
-                fix=f"check that {cam.name}'s video belongs to this take and is long enough, or set its "
-                "time_offset in session.toml's [sync.cameras." + cam.name + "] table",
+                fix=f"check that {cam.name}'s video belongs to this take and is long enough, or set its offset by "
+                f"hand: {manual_offset_hint(cam.name)}",
             )
     edges = np.unique(spans.ravel())
     count = [(np.sum((spans[:, 0] <= t) & (spans[:, 1] >= t))) for t in edges]
     ok = edges[np.asarray(count) >= min_cameras]
     if len(ok) == 0:
         raise MocapError(f"no moment is recorded by {min_cameras} cameras at once", path=path,
-                         fix="check the videos and the time offsets in session.toml's [sync] table")
+                         fix="check the videos, and the time offsets given in session.toml")
     return float(ok.min()), float(ok.max())
 
 
@@ -322,6 +334,8 @@ __all__ = [
     "read_sync",
     "write_sync",
     "unsynchronized",
+    "manual_offset_hint",
+    "sync_fix",
     "apply_overrides",
     "check_overlap",
 ]

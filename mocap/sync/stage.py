@@ -1,23 +1,57 @@
-"""Putting the sync methods together for one take: audio first, motion for the cameras audio
-could not time, hand-set values last. The result is the take's ``sync.toml``.
+"""``mocap sync``: when each camera of a take recorded each frame -> ``sync.toml``.
+
+Audio first (where the videos have sound), motion (2D keypoints) for the cameras audio could not
+time, hand-given values from session.toml last. The result is the take's ``sync.toml`` (and
+``sync_curves.npz`` for the report); triangulation reads it and puts every camera's 2D keypoints
+on one timeline (:func:`synced_keypoints`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from mocap.camera import CameraRig
-from mocap.errors import MocapError
-from mocap.sync.clock import TakeSync, apply_overrides, check_overlap, unsynchronized
+from mocap.errors import InputError, MocapError
+from mocap.keypoints2d.keypoints import Keypoints2D
+from mocap.session import Session
+from mocap.sync.clock import TakeSync, apply_overrides, check_overlap, sync_fix, unsynchronized
+from mocap.sync.curves import SyncCurves
+from mocap.sync.resample import common_timeline, resample_take
 
 log = logging.getLogger(__name__)
 
 SyncMethod = Literal["auto", "audio", "motion", "none"]
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Settings for ``mocap sync``."""
+
+    method: SyncMethod = "auto"
+    """auto (audio where the videos have sound, 2D keypoint motion for the other cameras), audio, motion, or
+    none (every camera starts together at its video's frame rate: the assumption before sync). Hand-given
+    values in session.toml win over all of them."""
+    max_offset: float = 5.0
+    """Largest offset motion sync searches between two cameras, seconds (audio searches the whole take)."""
+    estimate_drift: bool = True
+    """Estimate clock drift (takes longer than a minute)."""
+    output_fps: float = 0.0
+    """Frame rate of the common timeline the take is triangulated on (0: the fastest camera's)."""
+
+
+@dataclass(frozen=True, eq=False)
+class SyncResult:
+    """A take's clocks and what the methods saw (correlation curves, drift windows)."""
+
+    sync: TakeSync
+    curves: SyncCurves = field(default_factory=SyncCurves)
 
 
 def compose(primary: TakeSync, fallback: TakeSync) -> TakeSync:
@@ -51,7 +85,12 @@ def compose(primary: TakeSync, fallback: TakeSync) -> TakeSync:
     return TakeSync(tuple(cams), meta).rereferenced(primary.names[0])
 
 
-def synchronize(
+def synchronize(names: Sequence[str], **kwargs: Any) -> TakeSync:
+    """The clocks of one take (:func:`estimate_clocks` without the curves)."""
+    return estimate_clocks(names, **kwargs).sync
+
+
+def estimate_clocks(
     names: Sequence[str],
     *,
     method: SyncMethod = "auto",
@@ -62,7 +101,8 @@ def synchronize(
     conf: Sequence[np.ndarray | None] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     source: str | Path | None = None,
-) -> TakeSync:
+    motion_config: Any = None,
+) -> SyncResult:
     """The clocks of one take.
 
     Args:
@@ -74,25 +114,29 @@ def synchronize(
         rig: calibrated cameras, same order (motion sync).
         xy, conf: per camera ``(F_c, J, 2)`` video pixels and ``(F_c, J)`` confidence (motion sync).
         overrides: per camera ``{"time_offset": s, "fps": f, "drift_ppm": d}`` set by hand
-            (session.toml); applied last.
+            (session.toml); ``fps`` applies before estimation, everything again last.
         source: the file the overrides came from (for messages).
+        motion_config: :class:`~mocap.sync.motion.MotionSyncConfig` (default settings).
 
     Returns:
-        :class:`TakeSync` relative to the first camera. Raises ``MocapError`` when a camera cannot be
-        timed by any available method, or its recording overlaps no other camera's.
+        :class:`SyncResult`, clocks relative to the first camera. Raises ``MocapError`` when a camera
+        cannot be timed by any available method, or its recording overlaps no other camera's.
     """
-    from mocap.sync.audio import audio_sync, video_fps
-    from mocap.sync.motion import motion_sync, sync_fix
+    from mocap.sync.audio import NoSoundError, audio_sync, video_fps
+    from mocap.sync.motion import motion_sync
 
     names = list(names)
     if method not in ("auto", "audio", "motion", "none"):
         raise ValueError(f"method must be auto, audio, motion or none, got {method!r}")
+    overrides = dict(overrides or {})
     if fps is None:
         if videos is None:
             raise ValueError("give fps or videos")
         fps = [video_fps(v) for v in videos]
-    overrides = dict(overrides or {})
+    fps = [float(overrides.get(n, {}).get("fps", f)) for n, f in zip(names, fps)]
     manual = {n for n in names if "time_offset" in overrides.get(n, {})}
+    if all(n in manual for n in names[1:]):
+        method = "none"  # every offset is given by hand: nothing to estimate
     have_motion = rig is not None and xy is not None
     if method == "audio" and videos is None:
         raise ValueError("audio sync needs the videos")
@@ -106,16 +150,17 @@ def synchronize(
         except MocapError as exc:
             if method == "audio" or not have_motion:
                 raise
-            log.warning("audio sync failed, using motion: %s", exc.problem)
+            (log.info if isinstance(exc, NoSoundError) else log.warning)("no audio sync, using motion: %s", exc.problem)
     pending = [] if audio is None else [n for n in audio.unsynced if n not in manual]
     need_motion = method == "motion" or (
         method == "auto" and (audio is None or bool(pending) or audio.reference != names[0]))
     motion = None
     if need_motion and have_motion:
-        motion = motion_sync(rig, xy, conf if conf is not None else [None] * len(xy), fps).sync
+        motion = motion_sync(rig, xy, conf if conf is not None else [None] * len(xy), fps, config=motion_config)
 
+    curves = SyncCurves()
     if audio is not None and motion is not None:
-        sync = compose(audio.sync, motion)
+        sync, curves = compose(audio.sync, motion.sync), audio.curves + motion.curves
     elif audio is not None:
         if audio.reference != names[0]:
             raise MocapError(f"camera {names[0]!r} has no usable audio ({audio.unsynced.get(names[0], '?')}) "
@@ -123,9 +168,9 @@ def synchronize(
         if pending:
             raise MocapError(f"camera {pending[0]!r} could not be synchronized by audio "
                              f"({audio.unsynced[pending[0]]}) and no keypoints were given", fix=sync_fix(pending[0]))
-        sync = audio.sync
+        sync, curves = audio.sync, audio.curves
     elif motion is not None:
-        sync = motion
+        sync, curves = motion.sync, motion.curves
     else:
         if method != "none":
             log.warning("no audio and no keypoints to synchronize with: assuming all cameras start together")
@@ -133,7 +178,82 @@ def synchronize(
     sync = apply_overrides(sync, overrides, source=source)
     if xy is not None:
         check_overlap(sync, [len(x) for x in xy], path=source)
-    return sync
+    return SyncResult(sync, curves)
 
 
-__all__ = ["compose", "synchronize"]
+# --------------------------------------------------------------------------------------------------
+# The stage
+# --------------------------------------------------------------------------------------------------
+
+
+def sync_take(session: Session | str | Path, take: str, config: SyncConfig = SyncConfig()) -> SyncResult:
+    """Synchronize one take of a session: writes ``<output>/takes/<take>/sync.toml`` and ``sync_curves.npz``.
+
+    Needs the take's 2D keypoints (``mocap detect``: they carry each camera's frame count and rate) and,
+    for motion sync, the calibration."""
+    from mocap.sync.motion import MotionSyncConfig
+
+    if not isinstance(session, Session):
+        session = Session.load(session)
+    t = session.take(take)
+    files = session.layout.take(take)
+    if not files.keypoints2d.is_file():
+        raise InputError("2D keypoints not found", path=files.keypoints2d,
+                         fix=f"run `mocap detect {session.root} --take {take}` first")
+    kp = Keypoints2D.load(files.keypoints2d)
+    names = list(kp.camera_names)
+    rig_path = session.layout.calibration.rig
+    rig = CameraRig.load(rig_path).subset(names) if rig_path.is_file() else None
+    if rig is None and config.method == "motion":
+        raise InputError("motion sync needs the calibration", path=rig_path,
+                         fix=f"run `mocap calibrate {session.root}` first")
+    tracks = [kp.camera_tracks(c) for c in range(len(names))]
+    videos = [t.videos[session.camera_names.index(n)] for n in names]
+    overrides = {n: v for n, v in session.sync_overrides(take).items() if n in names}
+    result = estimate_clocks(
+        names, method=config.method, videos=videos,
+        fps=list(kp.camera_fps), rig=rig, xy=[x for x, _ in tracks], conf=[c for _, c in tracks],
+        overrides=overrides, source=session.file,
+        motion_config=MotionSyncConfig(max_lag=config.max_offset, estimate_drift=config.estimate_drift))
+    meta = {**dict(result.sync.metadata), "take": take}
+    if config.output_fps > 0:
+        meta["output_fps"] = float(config.output_fps)
+    result = SyncResult(TakeSync(result.sync.cameras, meta), result.curves)
+    result.curves.save(files.sync_curves)
+    result.sync.save(files.sync)
+    return result
+
+
+def synced_keypoints(keypoints: Keypoints2D, sync: TakeSync, *, fps: float | None = None,
+                     source: str | Path | None = None) -> Keypoints2D:
+    """``keypoints`` on the take's common timeline (:func:`~mocap.sync.resample.common_timeline`, at
+    ``fps`` or ``sync.toml``'s ``output_fps`` or the fastest camera's rate): each camera's 2D tracks
+    read at the timeline's instants on its own clock. Returned unchanged when every camera starts at
+    0 with the same frame rate, no drift and all frames (synchronized cameras)."""
+    if list(sync.names) != list(keypoints.camera_names):
+        missing = [n for n in keypoints.camera_names if n not in sync.names]
+        if missing:
+            raise InputError(f"sync.toml has no clock for camera(s) {', '.join(missing)}", path=source,
+                             fix="run `mocap sync` again for this take")
+        sync = TakeSync(tuple(sync[n] for n in keypoints.camera_names), dict(sync.metadata))
+    fps = fps or float(sync.metadata.get("output_fps", 0.0)) or None
+    rates = [c.fps for c in sync]
+    trivial = (all(c.time_offset == 0.0 and c.drift_ppm == 0.0 for c in sync) and len(set(rates)) == 1
+               and rates[0] == keypoints.fps and (fps is None or fps == keypoints.fps)
+               and (keypoints.frame_counts == keypoints.n_frames).all())
+    if trivial:
+        return keypoints
+    counts = [int(n) for n in keypoints.frame_counts]
+    timeline = common_timeline(sync, counts, fps=fps)
+    tracks = [keypoints.camera_tracks(c) for c in range(keypoints.n_cameras)]
+    synced = resample_take([x for x, _ in tracks], [c for _, c in tracks], sync, timeline)
+    n = len(timeline.times)
+    log.info("keypoints resampled to a common timeline: %d frames at %.3f fps from %.3f s", n, timeline.fps,
+             timeline.start)
+    return dataclasses.replace(keypoints, xy=synced.xy.astype(np.float32), conf=synced.conf.astype(np.float32),
+                               timestamps=timeline.times, fps=float(timeline.fps),
+                               frame_counts=np.full(keypoints.n_cameras, n), camera_fps=np.full(keypoints.n_cameras,
+                                                                                               timeline.fps))
+
+
+__all__ = ["SyncConfig", "SyncResult", "compose", "synchronize", "estimate_clocks", "sync_take", "synced_keypoints"]
