@@ -188,13 +188,17 @@ def calibrate_stage(session: Session, config: RunConfig, *, accept: bool = False
     from mocap.calibration.board import load_board
     from mocap.calibration.pipeline import calibrate_session
 
+    from mocap.sync.calibration import calibration_aligner
+
     board = load_board(session.board, search=[session.root])
     files = session.layout.calibration
     key = stage_key("calibrate", {"config": to_dict(config.calibration), "board": board.to_dict(),
-                                  "cameras": [vars(c) for c in session.cameras], "accept": accept},
+                                  "cameras": [vars(c) for c in session.cameras], "accept": accept,
+                                  "sync": to_dict(config.sync), "sync_overrides": session.sync_overrides(None)},
                     list(session.calibration_videos) + list(session.floor_videos))
+    align = calibration_aligner(session, config.sync, stride=config.calibration.detect.stride)
     return run_stage("calibrate", None, files.stamp(), key, [files.rig],
-                     lambda: calibrate_session(session, config.calibration, accept=accept,
+                     lambda: calibrate_session(session, config.calibration, accept=accept, align=align,
                                                progress=(lambda s, c, d, t: progress(s, c, d, t)) if progress else None))
 
 

@@ -77,14 +77,18 @@ def _take_names(s, takes) -> list[str]:
 @VERBOSE
 @CALIBRATION.decorate
 def calibrate(session, config_file, accept, output, verbose, **options):
-    """Calibrate the session's cameras from its ChArUco calibration take."""
+    """Calibrate the session's cameras from its ChArUco calibration take (synchronized first, as `mocap sync`
+    does takes: hand-given [calibration] time_offsets, else sound, else the board's motion)."""
     from mocap.calibration.pipeline import calibrate_session
+    from mocap.sync.calibration import calibration_aligner
 
     s = load_session(session, output, verbose)
-    config = run_config(s, config_file, (CALIBRATION, options)).calibration
+    full = run_config(s, config_file, (CALIBRATION, options))
+    config = full.calibration
+    align = calibration_aligner(s, full.sync, stride=config.detect.stride)
     progress, callback = progress_bars()
     with progress:
-        result = calibrate_session(s, config, accept=accept,
+        result = calibrate_session(s, config, accept=accept, align=align,
                                    progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
     print_calibration(result)
 

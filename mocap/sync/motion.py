@@ -146,14 +146,14 @@ def keypoint_velocity(xy: np.ndarray, fps: float, up: np.ndarray | None = None, 
     return out
 
 
-def _normalize(s: np.ndarray) -> np.ndarray:
+def normalize_columns(s: np.ndarray) -> np.ndarray:
     """Each column of ``s (F, K)`` to zero mean and unit deviation (NaN kept; all-NaN columns stay)."""
     with np.errstate(invalid="ignore"), _quiet():
         sd = np.nanstd(s, axis=0)
         return (s - np.nanmean(s, axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def _on_grid(signal: np.ndarray, fps: float, rate: float) -> np.ndarray:
+def on_grid(signal: np.ndarray, fps: float, rate: float) -> np.ndarray:
     """A per-frame signal ``(F, ...)`` read at local times ``k / rate`` (linear, NaN-aware)."""
     n = int(np.floor((len(signal) - 1) * rate / fps + 1e-9)) + 1 if len(signal) else 0
     return interpolate_frames(signal, np.arange(n) * fps / rate)
@@ -433,7 +433,7 @@ def _offset_std(views: _Views, clocks: list[CameraClock], times: np.ndarray, cam
     return np.sqrt((k - 1) / k * ((found - found.mean(0)) ** 2).sum(0))
 
 
-def _snap_to_frames(clocks: list[CameraClock], std: np.ndarray, reference: int, sigmas: float,
+def snap_to_frames(clocks: list[CameraClock], std: np.ndarray, reference: int, sigmas: float,
                     frames: float) -> list[CameraClock]:
     """Offsets that are whole frames (of the camera, counted from the reference's frame 0) as far as the
     estimate can tell become exactly that: within ``sigmas`` standard errors ``std (C,)`` for any camera; and
@@ -510,7 +510,7 @@ def motion_sync(
     up = up_directions(rig)
     if not np.isfinite(up).all():  # a camera looking straight down: compare speeds, not vertical velocities
         up[:] = np.nan
-    sig = [_on_grid(_normalize(keypoint_velocity(x, f, u, c, min_conf=cfg.min_conf)), f, rate)
+    sig = [on_grid(normalize_columns(keypoint_velocity(x, f, u, c, min_conf=cfg.min_conf)), f, rate)
            for x, c, f, u in zip(xy, conf, fps, up)]
     views = _views(rig, xy, conf, cfg.min_conf)
     clocks = [CameraClock(nm, 0.0, f, 0.0, 1.0, "motion") for nm, f in zip(names, fps)]
@@ -541,7 +541,7 @@ def motion_sync(
     std = np.zeros(n)
     if cfg.jackknife_blocks >= 3 and others:
         std[others] = _offset_std(views, clocks, times, others, fps, cfg, valid)
-        clocks = _snap_to_frames(clocks, std, reference, cfg.snap_sigmas, cfg.snap_frames)
+        clocks = snap_to_frames(clocks, std, reference, cfg.snap_sigmas, cfg.snap_frames)
     meta = {"reference": names[reference], "method": "motion",
             "offset_std_s": {names[c]: float(std[c]) for c in others}}
     sync = TakeSync(tuple(clocks), meta).rereferenced(names[0])
@@ -590,8 +590,8 @@ def _coarse_offsets(views, sig, rate, xy, fps, ref, cfg):
     confidence ``(C,)`` of the camera pair each came from, and the correlation curves of those pairs.
 
     Every pair of cameras is correlated; offsets are chained from the reference along the most
-    correlated pairs (a maximum spanning tree), so a camera that shares little time with the
-    reference is timed through one that shares more."""
+    correlated pairs (:func:`chain_pairs`), so a camera that shares little time with the reference is
+    timed through one that shares more."""
     n = len(sig)
     names = views.rig.names
     pairs: dict[tuple[int, int], tuple[float, float, float]] = {}
@@ -601,33 +601,56 @@ def _coarse_offsets(views, sig, rate, xy, fps, ref, cfg):
             cands, score, conf, pair_curves[(i, j)] = coarse_candidates(sig[i], sig[j], rate, cfg.max_lag)
             if cands:
                 pairs[(i, j)] = (_pick_candidate(views, i, j, cands, xy, fps, cfg), score, conf)
-    offset, score, confidence = np.zeros(n), np.ones(n), np.ones(n)
-    curves = []
+    offset, score, confidence, curves, lost = chain_pairs(pairs, pair_curves, names, ref, cfg.min_score, "motion")
+    if lost:
+        best = max((v[1] for (i, j), v in pairs.items() if lost[0] in (i, j)), default=0.0)
+        raise MocapError(
+            f"cannot synchronize camera {names[lost[0]]!r} from motion: its keypoint speeds match no other "
+            f"camera's at any offset within ±{cfg.max_lag:g} s (best correlation {best:.2f}); is its video "
+            "from this take, and does it overlap the others in time?",
+            fix=sync_fix(names[lost[0]]),
+        )
+    return offset, score, confidence, curves
+
+
+def chain_pairs(pairs: dict[tuple[int, int], tuple[float, float, float]],
+                curves: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]], names: Sequence[str], ref: int,
+                min_score: float, method: str):
+    """Offsets of every camera relative to camera ``ref`` from pairwise ones, along the most correlated
+    pairs (a maximum spanning tree grown from ``ref``).
+
+    Args:
+        pairs: ``(i, j) -> (offset of j relative to i (s), correlation, confidence)``, ``i < j``.
+        curves: ``(i, j) -> (offsets (L,), scores (L,))`` correlation curves of the pairs.
+        names: camera names; ``min_score``: weakest correlation a pair may be used with.
+
+    Returns:
+        ``offset (C,)``, ``score (C,)``, ``confidence (C,)`` (1 for ``ref``; 0 for unreached cameras),
+        the :class:`~mocap.sync.curves.Correlation` of each edge used, and the indices of the cameras
+        no pair reaches (their offset stays 0).
+    """
+    n = len(names)
+    offset, score, confidence = np.zeros(n), np.zeros(n), np.zeros(n)
+    score[ref] = confidence[ref] = 1.0
+    used = []
     known = {ref}
     while len(known) < n:
-        edges = [(v[1], i, j) for (i, j), v in pairs.items() if (i in known) != (j in known) and v[1] >= cfg.min_score]
+        edges = [(v[1], i, j) for (i, j), v in pairs.items() if (i in known) != (j in known) and v[1] >= min_score]
         if not edges:
-            lost = [c for c in range(n) if c not in known]
-            best = max((v[1] for (i, j), v in pairs.items() if lost[0] in (i, j)), default=0.0)
-            raise MocapError(
-                f"cannot synchronize camera {names[lost[0]]!r} from motion: its keypoint speeds match no other "
-                f"camera's at any offset within ±{cfg.max_lag:g} s (best correlation {best:.2f}); is its video "
-                "from this take, and does it overlap the others in time?",
-                fix=sync_fix(names[lost[0]]),
-            )
+            break
         _, i, j = max(edges)
         d, sc, cf = pairs[(i, j)]
-        new, off = (j, offset[i] + d) if i in known else (i, offset[j] - d)
-        offset[new], score[new], confidence[new] = off, sc, cf
+        new, old = (j, i) if i in known else (i, j)
+        offset[new] = offset[old] + (d if new == j else -d)
+        score[new], confidence[new] = sc, cf
         known.add(new)
-        lags, ncc = pair_curves[(i, j)]
-        old = i if new == j else j
+        lags, ncc = curves[(i, j)]
         # the curve as the new camera's start relative to the known one's
-        curves.append(Correlation(names[new], names[old], "motion", lags if new == j else -lags[::-1],
-                                  ncc if new == j else ncc[::-1], d if new == j else -d))
-        log.info("motion sync %s: coarse offset %.4f s (via %s, correlation %.2f)", names[new], off,
-                 names[i if new == j else j], sc)
-    return offset, score, confidence, tuple(curves)
+        used.append(Correlation(names[new], names[old], method, lags if new == j else -lags[::-1],
+                                ncc if new == j else ncc[::-1], d if new == j else -d))
+        log.info("%s sync %s: coarse offset %.4f s (via %s, correlation %.2f)", method, names[new], offset[new],
+                 names[old], sc)
+    return offset, score, confidence, tuple(used), [c for c in range(n) if c not in known]
 
 
 def _pick_candidate(views, i, j, cands, xy, fps, cfg) -> float:
@@ -667,4 +690,4 @@ def _window_offsets(views, clocks, span, others, fps, cfg, valid) -> tuple[np.nd
 
 
 __all__ = ["MotionSyncConfig", "MotionSyncResult", "motion_sync", "up_directions", "keypoint_velocity", "motion_extent",
-           "coarse_candidates"]
+           "coarse_candidates", "chain_pairs", "normalize_columns", "on_grid", "snap_to_frames"]

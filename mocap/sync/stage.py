@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -85,9 +85,39 @@ def compose(primary: TakeSync, fallback: TakeSync) -> TakeSync:
     return TakeSync(tuple(cams), meta).rereferenced(primary.names[0])
 
 
-def synchronize(names: Sequence[str], **kwargs: Any) -> TakeSync:
-    """The clocks of one take (:func:`estimate_clocks` without the curves)."""
-    return estimate_clocks(names, **kwargs).sync
+def synchronize(
+    names: Sequence[str],
+    *,
+    rig: CameraRig | None = None,
+    xy: Sequence[np.ndarray] | None = None,
+    conf: Sequence[np.ndarray | None] | None = None,
+    motion_config: Any = None,
+    **kwargs: Any,
+) -> TakeSync:
+    """The clocks of one take from its videos (audio) and 2D keypoints (motion, with the calibrated ``rig``):
+    :func:`estimate_clocks` with :func:`~mocap.sync.motion.motion_sync` as the motion method, without the
+    curves. ``xy (F_c, J, 2)`` and ``conf (F_c, J)`` per camera; ``motion_config`` a ``MotionSyncConfig``."""
+    return estimate_clocks(names, motion=keypoint_motion(rig, xy, conf, motion_config),
+                           n_frames=None if xy is None else [len(x) for x in xy], **kwargs).sync
+
+
+MotionMethod = Callable[[list[float]], SyncResult]
+"""Motion sync as a function of the cameras' frame rates (after hand-given ``fps``) -> clocks and curves."""
+
+
+def keypoint_motion(rig: CameraRig | None, xy: Sequence[np.ndarray] | None, conf: Sequence[np.ndarray | None] | None,
+                    config: Any = None) -> MotionMethod | None:
+    """Motion sync from 2D keypoint tracks (None without a rig or keypoints)."""
+    if rig is None or xy is None:
+        return None
+
+    def run(fps: list[float]) -> SyncResult:
+        from mocap.sync.motion import motion_sync
+
+        found = motion_sync(rig, xy, conf if conf is not None else [None] * len(xy), fps, config=config)
+        return SyncResult(found.sync, found.curves)
+
+    return run
 
 
 def estimate_clocks(
@@ -96,34 +126,30 @@ def estimate_clocks(
     method: SyncMethod = "auto",
     videos: Sequence[str | Path] | None = None,
     fps: Sequence[float] | None = None,
-    rig: CameraRig | None = None,
-    xy: Sequence[np.ndarray] | None = None,
-    conf: Sequence[np.ndarray | None] | None = None,
+    motion: MotionMethod | None = None,
+    n_frames: Sequence[int] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     source: str | Path | None = None,
-    motion_config: Any = None,
 ) -> SyncResult:
     """The clocks of one take.
 
     Args:
         names: camera names, in order.
-        method: ``"auto"`` (audio; motion for the cameras audio could not time, when keypoints are
+        method: ``"auto"`` (audio; motion for the cameras audio could not time, when ``motion`` is
             given), ``"audio"``, ``"motion"`` or ``"none"`` (all start together: the old assumption).
         videos: one video per camera (audio, and frame rates when ``fps`` is None).
         fps: nominal frame rates.
-        rig: calibrated cameras, same order (motion sync).
-        xy, conf: per camera ``(F_c, J, 2)`` video pixels and ``(F_c, J)`` confidence (motion sync).
+        motion: the motion method (:func:`keypoint_motion`, or the board's motion for a calibration take).
+        n_frames: frames per camera (to check that every camera's recording overlaps another's).
         overrides: per camera ``{"time_offset": s, "fps": f, "drift_ppm": d}`` set by hand
             (session.toml); ``fps`` applies before estimation, everything again last.
         source: the file the overrides came from (for messages).
-        motion_config: :class:`~mocap.sync.motion.MotionSyncConfig` (default settings).
 
     Returns:
         :class:`SyncResult`, clocks relative to the first camera. Raises ``MocapError`` when a camera
         cannot be timed by any available method, or its recording overlaps no other camera's.
     """
     from mocap.sync.audio import NoSoundError, audio_sync, video_fps
-    from mocap.sync.motion import motion_sync
 
     names = list(names)
     if method not in ("auto", "audio", "motion", "none"):
@@ -137,47 +163,45 @@ def estimate_clocks(
     manual = {n for n in names if "time_offset" in overrides.get(n, {})}
     if all(n in manual for n in names[1:]):
         method = "none"  # every offset is given by hand: nothing to estimate
-    have_motion = rig is not None and xy is not None
     if method == "audio" and videos is None:
         raise ValueError("audio sync needs the videos")
-    if method == "motion" and not have_motion:
-        raise ValueError("motion sync needs the rig and the 2D keypoints")
+    if method == "motion" and motion is None:
+        raise ValueError("motion sync needs the motion (rig and 2D keypoints, or board detections)")
 
     audio = None
     if method in ("auto", "audio") and videos is not None:
         try:
             audio = audio_sync(videos, names, fps=fps)
         except MocapError as exc:
-            if method == "audio" or not have_motion:
+            if method == "audio" or motion is None:
                 raise
             (log.info if isinstance(exc, NoSoundError) else log.warning)("no audio sync, using motion: %s", exc.problem)
     pending = [] if audio is None else [n for n in audio.unsynced if n not in manual]
     need_motion = method == "motion" or (
         method == "auto" and (audio is None or bool(pending) or audio.reference != names[0]))
-    motion = None
-    if need_motion and have_motion:
-        motion = motion_sync(rig, xy, conf if conf is not None else [None] * len(xy), fps, config=motion_config)
+    moved = motion(fps) if need_motion and motion is not None else None
 
     curves = SyncCurves()
-    if audio is not None and motion is not None:
-        sync, curves = compose(audio.sync, motion.sync), audio.curves + motion.curves
+    if audio is not None and moved is not None:
+        sync, curves = compose(audio.sync, moved.sync), audio.curves + moved.curves
     elif audio is not None:
         if audio.reference != names[0]:
             raise MocapError(f"camera {names[0]!r} has no usable audio ({audio.unsynced.get(names[0], '?')}) "
-                             "and no keypoints were given to time it by motion", fix=sync_fix(names[0]))
+                             "and there is no motion to time it by", fix=sync_fix(names[0]))
         if pending:
             raise MocapError(f"camera {pending[0]!r} could not be synchronized by audio "
-                             f"({audio.unsynced[pending[0]]}) and no keypoints were given", fix=sync_fix(pending[0]))
+                             f"({audio.unsynced[pending[0]]}) and there is no motion to time it by",
+                             fix=sync_fix(pending[0]))
         sync, curves = audio.sync, audio.curves
-    elif motion is not None:
-        sync, curves = motion.sync, motion.curves
+    elif moved is not None:
+        sync, curves = moved.sync, moved.curves
     else:
         if method != "none":
-            log.warning("no audio and no keypoints to synchronize with: assuming all cameras start together")
+            log.warning("no audio and no motion to synchronize with: assuming all cameras start together")
         sync = unsynchronized(names, fps)
     sync = apply_overrides(sync, overrides, source=source)
-    if xy is not None:
-        check_overlap(sync, [len(x) for x in xy], path=source)
+    if n_frames is not None:
+        check_overlap(sync, n_frames, path=source)
     return SyncResult(sync, curves)
 
 
@@ -210,11 +234,10 @@ def sync_take(session: Session | str | Path, take: str, config: SyncConfig = Syn
     tracks = [kp.camera_tracks(c) for c in range(len(names))]
     videos = [t.videos[session.camera_names.index(n)] for n in names]
     overrides = {n: v for n, v in session.sync_overrides(take).items() if n in names}
-    result = estimate_clocks(
-        names, method=config.method, videos=videos,
-        fps=list(kp.camera_fps), rig=rig, xy=[x for x, _ in tracks], conf=[c for _, c in tracks],
-        overrides=overrides, source=session.file,
-        motion_config=MotionSyncConfig(max_lag=config.max_offset, estimate_drift=config.estimate_drift))
+    motion = keypoint_motion(rig, [x for x, _ in tracks], [c for _, c in tracks],
+                             MotionSyncConfig(max_lag=config.max_offset, estimate_drift=config.estimate_drift))
+    result = estimate_clocks(names, method=config.method, videos=videos, fps=list(kp.camera_fps), motion=motion,
+                             n_frames=[len(x) for x, _ in tracks], overrides=overrides, source=session.file)
     meta = {**dict(result.sync.metadata), "take": take}
     if config.output_fps > 0:
         meta["output_fps"] = float(config.output_fps)
@@ -256,4 +279,5 @@ def synced_keypoints(keypoints: Keypoints2D, sync: TakeSync, *, fps: float | Non
                                                                                                timeline.fps))
 
 
-__all__ = ["SyncConfig", "SyncResult", "compose", "synchronize", "estimate_clocks", "sync_take", "synced_keypoints"]
+__all__ = ["SyncConfig", "SyncResult", "compose", "synchronize", "keypoint_motion", "estimate_clocks", "sync_take",
+           "synced_keypoints"]
