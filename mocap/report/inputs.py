@@ -17,6 +17,8 @@ from mocap.evaluation.ground_truth import GroundTruth, has_ground_truth, load_gr
 from mocap.io.tomlio import read_toml
 from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.session import Session
+from mocap.sync.clock import TakeSync
+from mocap.sync.curves import SyncCurves
 from mocap.triangulation.points import Points3D
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ class TakeInputs:
         timings: seconds per stage, from the ``.<stage>.stamp.toml`` files.
         created: when the newest output was written (``YYYY-mm-dd HH:MM``).
         ground_truth: known answers of a synthetic session, or ``None``.
+        sync: the take's camera clocks (``sync.toml``).
+        sync_curves: what the sync methods saw (``sync_curves.npz``).
     """
 
     session: Session
@@ -52,6 +56,8 @@ class TakeInputs:
     timings: dict[str, float] = field(default_factory=dict)
     created: str = ""
     ground_truth: GroundTruth | None = None
+    sync: TakeSync | None = None
+    sync_curves: SyncCurves | None = None
 
     @property
     def camera_names(self) -> list[str]:
@@ -143,5 +149,7 @@ def load_take_inputs(session: Session, take: str) -> TakeInputs:
     raw = Points3D.load(files.points3d_raw) if files.points3d_raw.is_file() else None
     body = BodyMotion.load(files.body_motion) if files.body_motion.is_file() else None
     truth = take_ground_truth(session, take, rig.names if rig is not None else None)
+    sync = TakeSync.load(files.sync) if files.sync.is_file() else None
+    curves = SyncCurves.load(files.sync_curves) if files.sync_curves.is_file() else None
     return TakeInputs(session, take, files.folder, rig, quality, keypoints, points, raw, body,
-                      stage_timings(session, take), _newest_output(files.results()), truth)
+                      stage_timings(session, take), _newest_output(files.results()), truth, sync, curves)

@@ -251,7 +251,8 @@ def manual_offset_hint(camera: str) -> str:
 def sync_fix(camera: str) -> str:
     """The advice every failed sync gives."""
     return (f"clap your hands once at the start of the take where every camera hears it (audio sync), "
-            f"or set the offset by hand: {manual_offset_hint(camera)}")
+            f"or set the offset by hand: {manual_offset_hint(camera)}; for cameras synchronized in hardware, "
+            f"skip sync with --set sync.method=\"none\" (mocap run) or --method none (mocap sync)")
 
 
 def unsynchronized(names: Sequence[str], fps: Sequence[float] | float) -> TakeSync:
