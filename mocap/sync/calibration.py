@@ -6,11 +6,12 @@ out wrong. Here the calibration take's clocks are found (hand-given ``[calibrati
 in session.toml, else the videos' sound, else the board's own motion) and every camera's board
 detections are resampled onto one timeline before calibration pairs them.
 
-**Board motion** needs no calibration: in each camera the board's pose is solved from its corners
-with a rough pinhole guess (focal length = the image's larger side, no distortion). How fast the
-board turns (rad/s) and moves (m/s) is the same seen from any camera, so those two speeds are
-correlated between cameras like the keypoint speeds of motion sync; the correlation peak, refined
-below a frame, gives each camera's offset. When every offset is within a tenth of a frame of a
+**Board motion** needs no calibration of the rig: in each camera the board's pose is solved from its
+corners with quick intrinsics of that camera alone (its own views tell them). The board's
+angular velocity and velocity expressed in its own frame are the same seen from any camera, in
+physical units, so between two cameras one offset makes them agree: the smallest mean squared
+difference (refined below a frame) gives it, pairs chained from the first camera. Pose noise makes
+this coarser than sound: within half a frame on a smoothly moved board with 0.2 px corner noise. When every offset is within a tenth of a frame of a
 whole frame the rig is taken as frame-synchronized (whole frames exactly).
 """
 
@@ -26,7 +27,7 @@ from mocap.calibration.detect import BoardDetections
 from mocap.session import Session
 from mocap.sync.clock import CameraClock, TakeSync, sync_fix
 from mocap.sync.curves import SyncCurves
-from mocap.sync.resample import common_timeline, resample_camera
+from mocap.sync.resample import common_timeline, interpolate_frames
 from mocap.sync.stage import SyncConfig, SyncResult, estimate_clocks
 
 log = logging.getLogger(__name__)
@@ -35,57 +36,91 @@ MIN_CORNERS = 6
 """Fewest corners for a board pose."""
 
 
-def board_speeds(corners: np.ndarray, board: CharucoBoard, image_size: Sequence[int], rate: float) -> np.ndarray:
-    """``(F, 2)`` the board's angular speed (rad/s) and speed (m/s) in one camera, from its corners
-    ``(F, N, 2)`` (model pixels, NaN where not seen) on rows ``rate`` per second; NaN where the board is
-    not seen in the row or its neighbours."""
-    import cv2
+def board_velocities(R: np.ndarray, t: np.ndarray, rate: float) -> np.ndarray:
+    """``(F, 6)`` the board's angular velocity (rad/s) and velocity (m/s) in the board's own frame, from its
+    poses in one camera (board-to-camera ``R (F, 3, 3)``, ``t (F, 3)``, NaN where not seen) on rows ``rate``
+    per second; NaN where a neighbouring row has no pose.
 
-    w, h = (int(v) for v in image_size)
-    K = np.array([[max(w, h), 0.0, w / 2.0], [0.0, max(w, h), h / 2.0], [0.0, 0.0, 1.0]])
-    obj = board.corners_3d.astype(np.float64)
-    n = len(corners)
-    R = np.full((n, 3, 3), np.nan)
-    t = np.full((n, 3), np.nan)
-    for f in range(n):
-        ok = np.isfinite(corners[f, :, 0])
-        if ok.sum() < MIN_CORNERS:
-            continue
-        found, rvec, tvec = cv2.solvePnP(obj[ok], corners[f, ok].astype(np.float64), K, None,
-                                         flags=cv2.SOLVEPNP_ITERATIVE)
-        if found:
-            R[f] = cv2.Rodrigues(rvec)[0]
-            t[f] = tvec.ravel()
-    out = np.full((n, 2), np.nan)
+    In the board's frame both are the same from any (still) camera: the rotation from one instant to the next,
+    ``R(t1)^T R(t2)``, and the displacement ``R(t1)^T (p(t2) - p(t1))`` do not depend on where the camera is."""
+    from mocap.geometry import matrix_to_axis_angle
+
+    n = len(R)
+    out = np.full((n, 6), np.nan)
     if n >= 3:
-        rel = np.einsum("fji,fjk->fik", R[:-2], R[2:])  # R_{f-1}^T R_{f+1}
-        cos = np.clip((np.trace(rel, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)
-        out[1:-1, 0] = np.arccos(cos) * rate / 2.0
-        out[1:-1, 1] = np.linalg.norm(t[2:] - t[:-2], axis=1) * rate / 2.0
+        ok = np.isfinite(R[:-2, 0, 0]) & np.isfinite(R[2:, 0, 0])
+        rows = np.flatnonzero(ok) + 1
+        rel = np.einsum("fji,fjk->fik", R[rows - 1], R[rows + 1])  # R(f-1)^T R(f+1)
+        out[rows, :3] = matrix_to_axis_angle(rel) * rate / 2.0
+        out[rows, 3:] = np.einsum("fji,fj->fi", R[rows - 1], t[rows + 1] - t[rows - 1]) * rate / 2.0
     return out
 
 
+def board_poses_rough(detections: BoardDetections, board: CharucoBoard, max_views: int = 15):
+    """Board poses in every camera (``BoardPoses``) from quick per-camera intrinsics (``max_views`` views
+    each): the calibration proper comes later, on synchronized detections."""
+    from mocap.calibration.extrinsics import board_poses
+    from mocap.calibration.intrinsics import calibrate_intrinsics
+    from mocap.calibration.select import select_intrinsic_frames, usable_views
+    from mocap.camera import Camera
+
+    corners = detections.corners.astype(float)
+    cameras = []
+    for c, name in enumerate(detections.camera_names):
+        size = tuple(int(v) for v in detections.image_sizes[c])
+        frames = select_intrinsic_frames(corners[c], board, size, max_frames=max_views, min_corners=MIN_CORNERS)
+        intr = calibrate_intrinsics(corners[c], frames, board, size, camera_name=name, distortion="k1k2")
+        cameras.append(Camera(name, size, intr.K, intr.dist))
+    return board_poses(cameras, corners, usable_views(corners, board, MIN_CORNERS), board)
+
+
+def smooth_nan(x: np.ndarray, width: int) -> np.ndarray:
+    """Moving average of ``x (N, K)`` over ``width`` samples; NaN wherever the window is not complete."""
+    if width <= 1:
+        return x
+    kernel = np.ones(width) / width
+    ok = np.isfinite(x).astype(float)
+    num = np.stack([np.convolve(np.nan_to_num(x[:, k]), kernel, "same") for k in range(x.shape[1])], 1)
+    den = np.stack([np.convolve(ok[:, k], kernel, "same") for k in range(x.shape[1])], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 1 - 1e-9, num / den, np.nan)
+
+
 def board_motion_sync(detections: BoardDetections, board: CharucoBoard, fps: Sequence[float], *,
-                      stride: int = 1, max_offset: float = 5.0, min_score: float = 0.5) -> SyncResult:
+                      stride: int = 1, max_offset: float = 5.0, min_score: float = 0.5,
+                      smoothing: float = 0.2) -> SyncResult:
     """Offsets of every camera's calibration video from the board's motion (see the module docstring).
 
-    ``fps``: the videos' frame rates; ``stride``: detections were made on every ``stride``-th frame. Pairs
-    of cameras whose board speeds correlate at least ``min_score`` are chained from the first camera; a
-    camera no such pair reaches keeps offset 0 (``method = "none"``, what calibration assumed before sync)
-    with a warning naming it and the fix."""
-    from mocap.sync.motion import chain_pairs, coarse_candidates, normalize_columns, on_grid, snap_to_frames
+    ``fps``: the videos' frame rates; ``stride``: detections were made on every ``stride``-th frame. The
+    board's velocities (smoothed over ``smoothing`` seconds against pose noise) are compared between every
+    pair of cameras by their mean squared difference at each offset (physical units, the same in every
+    camera: one offset fits); the pair's score is the share of the signal that offset explains. Pairs scoring
+    at least ``min_score`` are chained from the first camera; a camera no such pair reaches keeps offset 0
+    (``method = "none"``, what calibration assumed before sync) with a warning naming it and the fix."""
+    from mocap.sync.motion import chain_pairs, on_grid, snap_to_frames
+    from mocap.sync.signals import masked_msd, parabolic_peak
 
     names = list(detections.camera_names)
     rates = [f / stride for f in fps]
     rate = 2.0 * max(rates)
-    signals = [on_grid(normalize_columns(board_speeds(detections.corners[c], board, detections.image_sizes[c], r)),
-                       r, rate) for c, r in enumerate(rates)]
+    poses = board_poses_rough(detections, board)
+    signals = [smooth_nan(on_grid(board_velocities(poses.R[c], poses.t[c], r), r, rate), int(round(smoothing * rate)))
+               for c, r in enumerate(rates)]
     pairs, curves = {}, {}
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            cands, score, conf, curves[(i, j)] = coarse_candidates(signals[i], signals[j], rate, max_offset, k=1)
-            if cands:
-                pairs[(i, j)] = (cands[0], score, conf)
+            lags, msd = masked_msd(signals[i], signals[j], int(np.ceil(max_offset * rate)), int(rate))
+            if not np.isfinite(msd).any():
+                continue
+            energy = np.nanmean(np.concatenate([signals[i], signals[j]]) ** 2)
+            score = 1.0 - msd / max(energy, 1e-12)
+            k = int(np.nanargmin(msd))
+            pos, _ = parabolic_peak(np.where(np.isfinite(score), score, -np.inf), k)
+            others = np.abs(np.arange(len(msd)) - k) >= int(0.3 * rate)
+            second = np.nanmin(msd[others]) if np.isfinite(msd[others]).any() else np.inf
+            offset = float(np.interp(pos, np.arange(len(lags)), lags)) / rate
+            pairs[(i, j)] = (offset, float(score[k]), float(np.clip(1.0 - msd[k] / second, 0.0, 1.0)))
+            curves[(i, j)] = (lags / rate, score)
     offset, _, confidence, used, lost = chain_pairs(pairs, curves, names, 0, min_score, "board motion")
     timed = len(lost) < len(names) - 1
     clocks = [CameraClock(n, float(o), f, 0.0, float(k), "motion" if c not in lost and timed else "none")
@@ -98,21 +133,33 @@ def board_motion_sync(detections: BoardDetections, board: CharucoBoard, fps: Seq
     return SyncResult(TakeSync(tuple(clocks), {"method": "motion", "reference": names[0]}), SyncCurves(used))
 
 
+PAIR_WHOLE_FRAMES = 0.1
+"""A camera whose rows fall within this fraction of a row of the timeline's instants is read at whole rows
+(views paired as recorded, not blended): sound travel alone moves audio offsets by up to a tenth of a frame
+(1 m is 2.9 ms), and a board that jumps between frames must not be interpolated."""
+
+
 def align_detections(detections: BoardDetections, sync: TakeSync, *, stride: int = 1) -> BoardDetections:
     """Every camera's board corners read at the instants of one common timeline (the fastest camera's
-    rows), so that row ``k`` of every camera shows the board at the same moment. ``frame_indices``
-    become the first camera's (nearest) frame numbers. Unchanged for a synchronized rig."""
+    rows), so that row ``k`` of every camera shows the board at the same moment: linear interpolation
+    between rows, or whole rows when within :data:`PAIR_WHOLE_FRAMES` of them. ``frame_indices`` become
+    the first camera's (nearest) frame numbers. Unchanged for a synchronized rig."""
     cams = list(sync)
     if all(c.time_offset == 0.0 and c.drift_ppm == 0.0 for c in cams) and len({c.fps for c in cams}) == 1:
         return detections
     rows = TakeSync(tuple(c.replace(fps=c.fps / stride) for c in cams))
     timeline = common_timeline(rows, [detections.n_frames] * len(cams))
-    corners = np.stack([resample_camera(detections.corners[c], None, clock, timeline.times)[0]
-                        for c, clock in enumerate(rows)]).astype(np.float32)
+    corners = []
+    for c, clock in enumerate(rows):
+        at = clock.frame_at(timeline.times)
+        whole = np.round(at)
+        if np.all(np.abs(at - whole) <= PAIR_WHOLE_FRAMES):
+            at = whole
+        corners.append(interpolate_frames(detections.corners[c], at))
     frames = np.round(cams[0].frame_at(timeline.times)).astype(detections.frame_indices.dtype)
     log.info("calibration detections on a common timeline: %d rows at %.3f per second", len(frames), timeline.fps)
-    return BoardDetections(corners, frames, detections.camera_names, detections.image_sizes, detections.board_name,
-                           detections.sources)
+    return BoardDetections(np.stack(corners).astype(np.float32), frames, detections.camera_names,
+                           detections.image_sizes, detections.board_name, detections.sources)
 
 
 def sync_calibration(session: Session, detections: BoardDetections, board: CharucoBoard,
@@ -146,4 +193,4 @@ def calibration_aligner(session: Session, config: SyncConfig = SyncConfig(), *, 
     return lambda detections, board: sync_calibration(session, detections, board, config, stride=stride)
 
 
-__all__ = ["board_speeds", "board_motion_sync", "align_detections", "sync_calibration", "calibration_aligner"]
+__all__ = ["board_velocities", "board_poses_rough", "smooth_nan", "board_motion_sync", "align_detections", "sync_calibration", "calibration_aligner"]

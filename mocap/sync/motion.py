@@ -446,7 +446,7 @@ def snap_to_frames(clocks: list[CameraClock], std: np.ndarray, reference: int, s
     gap = {c: abs(clocks[c].time_offset - whole[c]) for c in cams}
     rig_synchronized = all(gap[c] <= max(sigmas * std[c], frames / clocks[c].fps) for c in cams)
     for c in cams:
-        if gap[c] <= sigmas * std[c] or rig_synchronized:
+        if (gap[c] <= sigmas * std[c] or rig_synchronized) and gap[c] > 0:
             log.info("motion sync %s: offset %.5f s taken as the whole frame %.5f s (standard error %.5f s%s)",
                      clocks[c].name, clocks[c].time_offset - ref, whole[c] - ref, std[c],
                      ", every camera within a tenth of a frame" if rig_synchronized else "")

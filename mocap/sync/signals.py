@@ -63,6 +63,31 @@ def masked_ncc(a: np.ndarray, b: np.ndarray, max_lag: int, min_overlap: int = 1,
     return lags[keep], np.clip(ncc, -1.0, 1.0)
 
 
+def masked_msd(a: np.ndarray, b: np.ndarray, max_lag: int, min_overlap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Mean squared difference of ``a (Na, K)`` and ``b (Nb, K)`` (NaN: missing) over the samples both have,
+    for every lag ``|lag| <= max_lag`` (FFT; same lag convention as :func:`masked_ncc`): ``lags (L,)`` and
+    ``msd (L,)``, NaN where fewer than ``min_overlap`` samples per channel overlap. Unlike a normalized
+    correlation it does not forgive a difference in scale, so signals in physical units (the same in every
+    camera) match at one lag only, even where they overlap briefly."""
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    if a.ndim == 1:
+        a, b = a[:, None], b[:, None]
+    ma, mb = np.isfinite(a).astype(float), np.isfinite(b).astype(float)
+    a0, b0 = np.nan_to_num(a), np.nan_to_num(b)
+    n_fft = 1 << int(np.ceil(np.log2(max(len(a) + len(b) - 1, 2))))
+    lags = np.arange(len(a) + len(b) - 1) - (len(b) - 1)
+    keep = np.abs(lags) <= max_lag
+    cross = _xcorr_sum(a0, b0, n_fft)[keep]
+    ea = _xcorr_sum(a0 * a0, mb, n_fft)[keep]
+    eb = _xcorr_sum(ma, b0 * b0, n_fft)[keep]
+    cnt = _xcorr_sum(ma, mb, n_fft)[keep]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        msd = np.where(cnt / a.shape[1] >= max(min_overlap, 1) - 0.5, np.clip(ea + eb - 2 * cross, 0, None) / cnt,
+                       np.nan)
+    return lags[keep], msd
+
+
 def parabolic_peak(values: np.ndarray, i: int) -> tuple[float, float]:
     """Sub-sample position and height of the peak at index ``i`` of ``values`` (a parabola through
     its two neighbours; the index itself at an edge or a NaN neighbour)."""
