@@ -324,18 +324,14 @@ def overlay_take(session: Session | str | Path, take: str, *,
     """Write ``<output>/takes/<take>/overlay/<camera>.mp4`` for every camera of a take: the detected
     keypoints, and the smoothed 3D points projected back when the take has been triangulated."""
     from mocap.camera import CameraRig
-    from mocap.keypoints2d.keypoints import Keypoints2D
     from mocap.keypoints2d.overlay import overlay_views
+    from mocap.keypoints2d.stage import load_take_keypoints
     from mocap.triangulation.points import Points3D
 
     if not isinstance(session, Session):
         session = Session.load(session)
-    t = session.take(take)
-    files = session.layout.take(take)
-    if not files.keypoints2d.is_file():
-        raise InputError("2D keypoints not found", path=files.keypoints2d,
-                         fix=f"run `mocap detect {session.root} --take {take}`")
-    kp = Keypoints2D.load(files.keypoints2d)
+    kp = load_take_keypoints(session, take)
+    t, files = session.take(take), session.layout.take(take)
     reprojected = None
     rig_path = session.layout.calibration.rig
     if files.points3d.is_file() and rig_path.is_file():

@@ -134,3 +134,12 @@ def detect_take(session: Session | str | Path, take: str, config: DetectionConfi
         mirrored = [rig[n].mirrored if n in rig.names else m for n, m in zip(session.camera_names, mirrored)]
     kp = detect_views(t.videos, session.camera_names, config, mirrored=mirrored, progress=progress)
     return kp, kp.save(session.layout.take(take).keypoints2d)
+
+
+def load_take_keypoints(session: Session, take: str) -> Keypoints2D:
+    """A take's ``keypoints2d.npz``; an ``InputError`` naming the file and the command that makes it when absent."""
+    session.take(take)  # a clear error for an unknown take
+    path = session.layout.take(take).keypoints2d
+    if not path.is_file():
+        raise InputError("2D keypoints not found", path=path, fix=f"run `mocap detect {session.root} --take {take}` first")
+    return Keypoints2D.load(path)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from mocap.errors import InputError, MocapError
+from mocap.named import NamedCameras
 
 SYNC_SCHEMA_VERSION = 1
 SYNC_METHODS = ("audio", "motion", "manual", "none")
@@ -104,7 +105,7 @@ class CameraClock:
 
 
 @dataclass(frozen=True)
-class TakeSync:
+class TakeSync(NamedCameras[CameraClock]):
     """The clocks of all cameras of one take, in camera order.
 
     Attributes:
@@ -117,28 +118,7 @@ class TakeSync:
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cameras", tuple(self.cameras))
-        names = [c.name for c in self.cameras]
-        if len(set(names)) != len(names):
-            raise ValueError(f"camera names must be unique, got {names}")
-
-    def __len__(self) -> int:
-        return len(self.cameras)
-
-    def __iter__(self) -> Iterator[CameraClock]:
-        return iter(self.cameras)
-
-    def __getitem__(self, key: int | str) -> CameraClock:
-        if isinstance(key, str):
-            for cam in self.cameras:
-                if cam.name == key:
-                    return cam
-            raise KeyError(f"no camera named {key!r}; cameras are {self.names}")
-        return self.cameras[key]
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.cameras]
+        self._freeze_cameras()
 
     def frame_times(self, n_frames: Sequence[int]) -> list[np.ndarray]:
         """Per camera, the take times ``(F_c,)`` of its ``n_frames[c]`` frames."""

@@ -20,6 +20,7 @@ import numpy as np
 from mocap.camera import CameraRig
 from mocap.errors import InputError, MocapError
 from mocap.keypoints2d.keypoints import Keypoints2D
+from mocap.keypoints2d.stage import load_take_keypoints
 from mocap.session import Session
 from mocap.sync.clock import TakeSync, apply_overrides, check_overlap, sync_fix, unsynchronized
 from mocap.sync.curves import SyncCurves
@@ -219,12 +220,8 @@ def sync_take(session: Session | str | Path, take: str, config: SyncConfig = Syn
 
     if not isinstance(session, Session):
         session = Session.load(session)
-    t = session.take(take)
-    files = session.layout.take(take)
-    if not files.keypoints2d.is_file():
-        raise InputError("2D keypoints not found", path=files.keypoints2d,
-                         fix=f"run `mocap detect {session.root} --take {take}` first")
-    kp = Keypoints2D.load(files.keypoints2d)
+    kp = load_take_keypoints(session, take)
+    t, files = session.take(take), session.layout.take(take)
     names = list(kp.camera_names)
     rig_path = session.layout.calibration.rig
     rig = CameraRig.load(rig_path).subset(names) if rig_path.is_file() else None
