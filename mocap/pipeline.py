@@ -326,6 +326,8 @@ def overlay_take(session: Session | str | Path, take: str, *,
     from mocap.camera import CameraRig
     from mocap.keypoints2d.overlay import overlay_views
     from mocap.keypoints2d.stage import load_take_keypoints
+    from mocap.sync.clock import TakeSync
+    from mocap.sync.resample import points_at_frames
     from mocap.triangulation.points import Points3D
 
     if not isinstance(session, Session):
@@ -336,7 +338,10 @@ def overlay_take(session: Session | str | Path, take: str, *,
     rig_path = session.layout.calibration.rig
     if files.points3d.is_file() and rig_path.is_file():
         rig = CameraRig.load(rig_path).subset(kp.camera_names)
-        xyz = Points3D.load(files.points3d).xyz
-        reprojected = [cam.to_video_pixels(cam.project(xyz)) for cam in rig.cameras]
+        points = Points3D.load(files.points3d)
+        sync = TakeSync.load(files.sync) if files.sync.is_file() else None
+        reprojected = [cam.to_video_pixels(cam.project(points_at_frames(points.xyz, points.timestamps, sync, cam.name,
+                                                                        int(n))))
+                       for cam, n in zip(rig.cameras, kp.frame_counts)]
     videos = [t.videos[session.camera_names.index(n)] for n in kp.camera_names]
     return overlay_views(videos, kp, [files.overlay_video(n) for n in kp.camera_names], reprojected, progress=progress)

@@ -60,6 +60,8 @@ def test_reuse_and_rerun(tmp_path, take_videos):
     rig_bytes = s.layout.calibration.rig.read_bytes()
     assert statuses(run_session(s, TRI)) == [("calibrate", "reused"), ("detect", "reused"), ("sync", "reused"),
                                              ("triangulate", "reused")]
+    assert statuses(run_session(s, dataclasses.replace(TRI, until="sync"))) == [
+        ("calibrate", "reused"), ("detect", "reused"), ("sync", "reused")]
     assert s.layout.calibration.rig.read_bytes() == rig_bytes
     # A changed smoothing setting reruns triangulation only.
     cfg = dataclasses.replace(TRI, smoothing=dataclasses.replace(RunConfig().smoothing, cutoff_hz=8.0))

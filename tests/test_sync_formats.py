@@ -114,3 +114,18 @@ def test_bad_clock_values_name_the_key(tmp_path, cams, words):
     with pytest.raises(InputError, match=words) as err:
         Session.from_dict(session_text(cams), root=tmp_path)
     assert "session.toml" in str(err.value)
+
+
+def test_points_on_the_timeline_read_at_a_cameras_frames():
+    from mocap.sync.resample import points_at_frames
+
+    times = 0.1 + np.arange(20) / 60.0  # a 60 fps timeline from 0.1 s
+    values = times[:, None] * np.array([1.0, 2.0])  # (T, 2), linear in time
+    sync = TakeSync((CameraClock("a", 0.0, 60.0), CameraClock("b", 0.05, 25.0)))
+    got = points_at_frames(values, times, sync, "b", 10)  # b's frames at 0.05 + f / 25
+    t = 0.05 + np.arange(10) / 25.0
+    inside = (t >= times[0]) & (t <= times[-1] + 1e-9)
+    np.testing.assert_allclose(got[inside], t[inside, None] * np.array([1.0, 2.0]))
+    assert np.isnan(got[~inside]).all() and (~inside).any()
+    # a synchronized take: frame f is row f (padded with NaN)
+    np.testing.assert_array_equal(points_at_frames(values, times, None, "a", 22)[:20], values)

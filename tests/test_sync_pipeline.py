@@ -96,6 +96,8 @@ def test_triangulation_follows_sync_toml(synced, tmp_path):
 
     pts = Points3D.load(session.layout.take("t").points3d_raw)
     assert pts.fps == 60.0  # the fastest camera's rate
+    proc = run_cli("overlay", session.root, "--take", "t")  # 3D drawn at each camera's own frames
+    assert proc.returncode == 0 and session.layout.take("t").overlay_video("cam3").is_file(), proc.stderr
     truth = take.motion(pts.timestamps)
     err = np.linalg.norm(pts.xyz - truth, axis=-1) * 1000
     assert np.nanmean(err) < 5.0, np.nanmean(err)  # mm; the noise floor of 1 px keypoints

@@ -144,4 +144,17 @@ def resample_take(
     )
 
 
-__all__ = ["interpolate_frames", "resample_camera", "Timeline", "common_timeline", "SyncedKeypoints", "resample_take"]
+def points_at_frames(values: np.ndarray, times: np.ndarray, sync: TakeSync | None, camera: str,
+                     n_frames: int) -> np.ndarray:
+    """Per-instant ``values (T, ...)`` on a take's timeline (regular ``times (T,)``, e.g. 3D points) read at
+    each of ``camera``'s first ``n_frames`` frames, ``(n_frames, ...)`` (linear; NaN outside the timeline).
+    Without ``sync`` (a synchronized take) frame ``f`` is row ``f``."""
+    if sync is None or len(times) < 2:
+        out = np.full((n_frames,) + values.shape[1:], np.nan)
+        out[: min(n_frames, len(values))] = values[:n_frames]
+        return out
+    step = float(times[1] - times[0])
+    return interpolate_frames(values, (sync[camera].frame_times(n_frames) - times[0]) / step)
+
+
+__all__ = ["interpolate_frames", "points_at_frames", "resample_camera", "Timeline", "common_timeline", "SyncedKeypoints", "resample_take"]
