@@ -94,10 +94,11 @@ def rendered_config(name: str):
 # --------------------------------------------------------------------------------------------------
 
 
-def whole_frame_sync(xy, fps, max_lag: float = 5.0) -> TakeSync:
+def whole_frame_sync(xy, fps, max_lag: float = 5.0, min_overlap: float = 1.0) -> TakeSync:
     """Whole-frame offsets: per camera, ``sum_j |dy_j/dt|`` (gaps filled linearly), 6 Hz low-pass,
-    resampled to the reference camera's rate, cross-correlated with it; the best lag rounded to
-    the camera's own whole frames."""
+    resampled to the reference camera's rate; at every lag, the Pearson correlation with the reference
+    over the samples both have (as ``a.corr(b.shift(lag))`` in pandas), at least ``min_overlap``
+    seconds; the best lag rounded to the camera's own whole frames."""
     from scipy.signal import butter, filtfilt
 
     def speed(x, f):
@@ -122,8 +123,10 @@ def whole_frame_sync(xy, fps, max_lag: float = 5.0) -> TakeSync:
     for c in range(1, len(xy)):
         a, b = sig[0], sig[c]
         lags = np.arange(-m, m + 1)
-        score = [np.dot(a[max(k, 0): len(b) + k][: len(a)], b[max(-k, 0): len(a) - k][: len(b)]) /
-                 max(min(len(a) - max(k, 0), len(b) - max(-k, 0)), 1) for k in lags]
+        score = []
+        for k in lags:
+            u, v = a[max(k, 0): len(b) + k][: len(a)], b[max(-k, 0): len(a) - k][: len(b)]
+            score.append(np.corrcoef(u, v)[0, 1] if len(u) >= max(min_overlap * ref_fps, 3) else -np.inf)
         lag = lags[int(np.argmax(score))] / ref_fps  # seconds: b's frame 0 happened at a's time lag
         clocks.append(CameraClock(f"cam{c}", round(lag * fps[c]) / fps[c], fps[c], 0.0, 1.0, "motion"))
     return TakeSync(tuple(clocks))
