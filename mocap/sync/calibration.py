@@ -129,7 +129,7 @@ def board_motion_sync(detections: BoardDetections, board: CharucoBoard, fps: Seq
         log.warning("calibration take: %s cannot be synchronized from the board's motion (it moves alike in no other "
                     "camera at the same time): assumed to start with %s. If board views pair up wrongly: %s",
                     ", ".join(names[c] for c in lost), names[0], sync_fix(names[lost[0]]))
-    clocks = snap_to_frames(clocks, np.zeros(len(clocks)), 0, 3.0, 0.1)
+    clocks = snap_to_frames(clocks, 0, 0.1)
     return SyncResult(TakeSync(tuple(clocks), {"method": "motion", "reference": names[0]}), SyncCurves(used))
 
 

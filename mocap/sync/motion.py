@@ -66,15 +66,13 @@ class MotionSyncConfig:
     window: float = 20.0
     """Target window length for the drift estimate, seconds."""
     jackknife_blocks: int = 6
-    """The offsets' standard errors come from refining them again without each of this many stretches of
-    the take in turn (delete-a-block jackknife; below 3: not estimated, no snapping)."""
-    snap_sigmas: float = 3.0
-    """An offset (of a camera without drift) within this many standard errors of a whole frame of the
-    reference is taken as that whole frame: synchronized cameras stay exactly synchronized."""
+    """The offsets' standard errors (``offset_std_s`` in sync.toml) come from refining them again without
+    each of this many stretches of the take in turn (delete-a-block jackknife; below 3: not estimated)."""
     snap_frames: float = 0.1
     """When every camera's offset is within this fraction of a whole frame, all are taken as whole frames (a
-    frame-synchronized rig): the detector's own temporal smoothing leaves biases of about 0.05 frame between
-    views (0.03-0.05 frame on the synchronized sample session), which 2D keypoints cannot tell from offsets."""
+    frame-synchronized rig; 0: never): the detector's own temporal smoothing leaves biases of about 0.05 frame
+    between views (0.03-0.05 frame on the synchronized sample session), which 2D keypoints cannot tell from
+    offsets."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -433,23 +431,24 @@ def _offset_std(views: _Views, clocks: list[CameraClock], times: np.ndarray, cam
     return np.sqrt((k - 1) / k * ((found - found.mean(0)) ** 2).sum(0))
 
 
-def snap_to_frames(clocks: list[CameraClock], std: np.ndarray, reference: int, sigmas: float,
-                    frames: float) -> list[CameraClock]:
-    """Offsets that are whole frames (of the camera, counted from the reference's frame 0) as far as the
-    estimate can tell become exactly that: within ``sigmas`` standard errors ``std (C,)`` for any camera; and
-    within ``frames`` of a frame too when every camera is (a frame-synchronized rig: by chance, free-running
-    cameras all land that close to whole frames only 0.2^(C-1) of the time). Cameras with drift stay."""
-    out = list(clocks)
+def snap_to_frames(clocks: list[CameraClock], reference: int, frames: float) -> list[CameraClock]:
+    """When every camera's offset (cameras without drift) is within ``frames`` of a whole frame of its own,
+    counted from the reference's frame 0, the rig is taken as frame-synchronized and every offset becomes that
+    whole frame. Free-running cameras all land that close to whole frames only ``(2 frames)^(C-1)`` of the time
+    (0.8 % for 4 cameras at 0.1 frame); one camera alone is never snapped (its fraction is as likely as any)."""
     ref = clocks[reference].time_offset
     cams = [c for c in range(len(clocks)) if c != reference and clocks[c].drift_ppm == 0.0]
+    if not cams:
+        return list(clocks)
     whole = {c: ref + np.round((clocks[c].time_offset - ref) * clocks[c].fps) / clocks[c].fps for c in cams}
-    gap = {c: abs(clocks[c].time_offset - whole[c]) for c in cams}
-    rig_synchronized = all(gap[c] <= max(sigmas * std[c], frames / clocks[c].fps) for c in cams)
+    if any(abs(clocks[c].time_offset - whole[c]) * clocks[c].fps > frames for c in cams):
+        return list(clocks)
+    out = list(clocks)
     for c in cams:
-        if (gap[c] <= sigmas * std[c] or rig_synchronized) and gap[c] > 0:
-            log.info("motion sync %s: offset %.5f s taken as the whole frame %.5f s (standard error %.5f s%s)",
-                     clocks[c].name, clocks[c].time_offset - ref, whole[c] - ref, std[c],
-                     ", every camera within a tenth of a frame" if rig_synchronized else "")
+        if whole[c] != clocks[c].time_offset:
+            log.info("motion sync %s: offset %.5f s taken as the whole frame %.5f s (every camera within %.2f frame "
+                     "of one: a frame-synchronized rig)", clocks[c].name, clocks[c].time_offset - ref, whole[c] - ref,
+                     frames)
             out[c] = clocks[c].replace(time_offset=float(whole[c]))
     return out
 
@@ -541,7 +540,7 @@ def motion_sync(
     std = np.zeros(n)
     if cfg.jackknife_blocks >= 3 and others:
         std[others] = _offset_std(views, clocks, times, others, fps, cfg, valid)
-        clocks = snap_to_frames(clocks, std, reference, cfg.snap_sigmas, cfg.snap_frames)
+    clocks = snap_to_frames(clocks, reference, cfg.snap_frames)
     meta = {"reference": names[reference], "method": "motion",
             "offset_std_s": {names[c]: float(std[c]) for c in others}}
     sync = TakeSync(tuple(clocks), meta).rereferenced(names[0])
