@@ -26,6 +26,7 @@ Heavy dependencies (torch, bpy, mediapipe) are imported only inside the stages t
 ``import mocap`` stays fast.
 """
 
+from mocap._version import __version__
 from mocap.api import (
     calibrate,
     detect,
@@ -38,8 +39,6 @@ from mocap.api import (
     write_report,
 )
 from mocap.errors import MocapError
-
-from mocap._version import __version__
 
 __all__ = ["MocapError", "__version__", "calibrate", "detect", "synchronize", "triangulate", "fit", "export_motion",
            "write_report", "run", "load_body_motion"]

@@ -45,16 +45,37 @@ def run(session, config=None, *, takes: Sequence[str] | None = None, output_dir=
 
 def calibrate(session, config=None, *, output_dir=None, accept: bool = False, sync=None):
     """``mocap calibrate`` (the calibration take synchronized first, ``sync`` a `mocap.sync.stage.SyncConfig`);
-    on arrays: `mocap.calibration.pipeline.calibrate_detections`."""
+    on arrays: `mocap.calibration.pipeline.calibrate_detections`. A session with ``[calibration] rig = "FILE"``
+    imports that file instead (`mocap.calibration.imported.ImportedRig`)."""
     from mocap.calibration.config import CalibrationConfig
     from mocap.calibration.pipeline import calibrate_session
     from mocap.sync.calibration import calibration_aligner
     from mocap.sync.stage import SyncConfig
 
     s = _session(session, output_dir)
+    if s.rig is not None:
+        from mocap.calibration.imported import import_session_rig
+
+        return import_session_rig(s)
     config = config or CalibrationConfig()
     align = calibration_aligner(s, sync or SyncConfig(), stride=config.detect.stride)
     return calibrate_session(s, config, accept=accept, align=align)
+
+
+def import_session(folder, tool: str, output=None, *, force: bool = False) -> Path:
+    """``mocap session import FOLDER --from TOOL``: write a ``session.toml`` for a Pose2Sim, FreeMoCap or Anipose
+    project (into ``output``, default the project folder); returns its path (`mocap.projects`)."""
+    from mocap.projects import import_project
+
+    return import_project(folder, tool).write(output if output is not None else folder, force=force)
+
+
+def new_session(folder, output=None, *, board: str | None = None, force: bool = False) -> Path:
+    """``mocap session new FOLDER``: write a commented ``session.toml`` for a folder of videos; returns its path
+    (`mocap.projects.folder`)."""
+    from mocap.projects import new_session as draft
+
+    return draft(folder, board=board).write(output if output is not None else folder, force=force)
 
 
 def detect(session, take: str, config=None, *, output_dir=None):
@@ -81,8 +102,9 @@ def triangulate(session, take: str, config=None, smoothing=None, *, output_dir=N
     from mocap.triangulation.stage import triangulate_take
 
     s = _session(session, output_dir)
-    triangulate_take(s, take, config=config or TriangulateConfig())
-    return smooth_take(s, take, smoothing or SmoothConfig())
+    config = config or TriangulateConfig()
+    triangulate_take(s, take, config=config)
+    return smooth_take(s, take, smoothing or SmoothConfig(), marker_names=config.marker_names)
 
 
 def fit(session, take: str, config=None, *, output_dir=None):

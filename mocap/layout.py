@@ -7,11 +7,12 @@ file names::
       run_config.toml  index.html  mocap.log
       calibration/                     CalibrationLayout
         camera_rig.toml  camera_rig.rejected.toml  calibration_quality.toml / .png
-        board_detections.npz  calibration_config.toml  sync.toml  sync_curves.npz  .calibrate.stamp.toml
+        board_detections.npz  calibration_config.toml  sync.toml  sync_curves.npz  rig_source.toml
+        .calibrate.stamp.toml
       takes/<take>/                    TakeLayout
         keypoints2d.npz  sync.toml  sync_curves.npz  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
         body_motion.npz  fit.toml  report.html  .<stage>.stamp.toml
-        export/<take>_<rig>.<ext>  overlay/<camera>.mp4
+        export/<take>_<rig>.<ext>  export/pose2sim/  overlay/<camera>.mp4
 
     <session>/ground_truth/            GroundTruthLayout (sessions made by ``mocap synth``)
       camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz  <take>/sync.toml
@@ -100,6 +101,11 @@ class CalibrationLayout:
     def sync_curves(self) -> Path:
         return self.folder / "sync_curves.npz"
 
+    @property
+    def source(self) -> Path:
+        """Where an imported rig came from (``[calibration] rig`` in session.toml)."""
+        return self.folder / "rig_source.toml"
+
     def stamp(self, stage: str = "calibrate") -> Path:
         return stamp_file(self.folder, stage)
 
@@ -159,6 +165,11 @@ class TakeLayout:
     def export_file(self, rig: str, suffix: str) -> Path:
         """``export/<take>_<rig><suffix>``, e.g. ``export/walk_mixamo.fbx``."""
         return self.export_dir / f"{self.name}_{rig}{suffix}"
+
+    @property
+    def pose2sim_project(self) -> Path:
+        """``export/pose2sim/``: the take as a Pose2Sim project (``mocap export --format pose2sim``)."""
+        return self.export_dir / "pose2sim"
 
     @property
     def overlay_dir(self) -> Path:

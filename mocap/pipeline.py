@@ -184,14 +184,24 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
 
 def calibrate_stage(session: Session, config: RunConfig, *, accept: bool = False,
                     progress: Progress | None = None) -> StageRun:
-    """The calibration stage (once per session), reused while its videos, board and settings are unchanged."""
+    """The calibration stage (once per session), reused while its videos, board and settings are unchanged.
+
+    With ``[calibration] rig = "FILE"`` in session.toml, the stage imports that file instead (stamped on
+    its content: editing the file reruns everything that depends on the rig)."""
     from mocap.calibration.board import load_board
     from mocap.calibration.pipeline import calibrate_session
 
     from mocap.sync.calibration import calibration_aligner
 
-    board = load_board(session.board, search=[session.root])
     files = session.layout.calibration
+    if session.rig is not None:
+        from mocap.calibration.imported import import_session_rig
+
+        key = stage_key("calibrate", {"rig": session.rig.name, "cameras": [vars(c) for c in session.cameras]},
+                        [session.rig])
+        return run_stage("calibrate", None, files.stamp(), key, [files.rig, files.source],
+                         lambda: import_session_rig(session))
+    board = load_board(session.board, search=[session.root])
     key = stage_key("calibrate", {"config": to_dict(config.calibration), "board": board.to_dict(),
                                   "cameras": [vars(c) for c in session.cameras], "accept": accept,
                                   "sync": to_dict(config.sync), "sync_overrides": session.sync_overrides(None)},
@@ -243,11 +253,18 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
     take = session.take(name)
     files = session.layout.take(name)
     rig = session.layout.calibration.rig
-    key = stage_key("detect", to_dict(config.detection), list(take.videos) + [rig])
-    runs.append(run_stage(
-        "detect", name, files.stamp("detect"), key, [files.keypoints2d],
-        lambda: detect_take(session, name, config.detection,
-                            progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
+    if take.keypoints is not None:  # another tool's 2D keypoints, registered in session.toml: import them
+        from mocap.keypoints2d.importers import import_take_keypoints
+
+        key = stage_key("detect", {"import": vars(take.keypoints), "fps": take.fps}, list(take.keypoints.paths))
+        runs.append(run_stage("detect", name, files.stamp("detect"), key, [files.keypoints2d],
+                              lambda: import_take_keypoints(session, name)))
+    else:
+        key = stage_key("detect", to_dict(config.detection), list(take.videos) + [rig])
+        runs.append(run_stage(
+            "detect", name, files.stamp("detect"), key, [files.keypoints2d],
+            lambda: detect_take(session, name, config.detection,
+                                progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
     if config.until == "detect":
         return
     runs.append(sync_stage(session, name, config))
@@ -256,7 +273,7 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
 
     def triangulate_and_smooth():
         triangulate_take(session, name, config=config.triangulation)
-        smooth_take(session, name, config.smoothing)
+        smooth_take(session, name, config.smoothing, marker_names=config.triangulation.marker_names)
 
     outputs = [files.points3d, files.points3d_raw] + [files.points3d_file(f) for f in POINT_FILE_FORMATS]
     key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
@@ -273,8 +290,8 @@ def sync_stage(session: Session, name: str, config: RunConfig) -> StageRun:
 
     files = session.layout.take(name)
     inputs = [files.keypoints2d, session.layout.calibration.rig]
-    if config.sync.method in ("auto", "audio"):
-        inputs += list(session.take(name).videos)
+    if config.sync.method in ("auto", "audio"):  # the sound of the videos there are (imported keypoints may have none)
+        inputs += [v for v in session.take(name).videos if Path(v).exists()]
     key = stage_key("sync", {"sync": to_dict(config.sync), "overrides": session.sync_overrides(name)}, inputs)
     return run_stage("sync", name, files.stamp("sync"), key, [files.sync, files.sync_curves],
                      lambda: sync_take(session, name, config.sync))

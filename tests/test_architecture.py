@@ -20,6 +20,7 @@ LAYERS = [
     ("mocap.body", "mocap.bodymodels"),
     ("mocap.calibration",),
     ("mocap.keypoints2d",),
+    ("mocap.projects",),
     ("mocap.sync",),
     ("mocap.triangulation", "mocap.people"),
     ("mocap.smoothing",),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mocap.errors import InputError, MocapError
-from mocap.keypoints2d.importers import IMPORTERS, import_keypoints
+from mocap.keypoints2d.importers import IMPORTERS, import_keypoints, read_keypoint_files
 from mocap.keypoints2d.keypoints import Keypoints2D, left_right_pairs
 from mocap.keypoints2d.sets import get_keypoint_set
 
@@ -67,6 +67,16 @@ def test_openpose_zero_confidence_and_origin_are_missing():
     assert np.isfinite(kp.xy[0, 1, [0, 1, 2, 5]]).all()
 
 
+def test_openpose_absurd_coordinates_are_missing_not_infinite(tmp_path):
+    pose = _flat(17)
+    pose[0], pose[4], pose[7] = 1e308, float("inf"), -2e6  # joint 0 x, joint 1 y, joint 2 y
+    folder = _write_openpose(tmp_path / "cam", {0: [pose]})
+    kp = import_keypoints([folder], "openpose", camera_names=["a"], fps=30.0)
+    assert np.isfinite(kp.xy[np.isfinite(kp.xy)]).all() and not np.isinf(kp.xy).any()
+    assert np.isnan(kp.xy[0, 0, :3]).all() and (kp.conf[0, 0, :3] == 0).all()
+    assert np.isfinite(kp.xy[0, 0, 3:]).all()
+
+
 def test_openpose_people_choice():
     best = _openpose()
     np.testing.assert_allclose(best.xy[0, 2, 0], [102, 401])  # the 0.9-confidence person, not the bystander
@@ -112,8 +122,8 @@ def test_openpose_aligns_cameras_by_frame_number(tmp_path, caplog):
     ("missing", "folder not found"),
     ("malformed", "malformed JSON"),
     ("no_people_key", "no 'people' list"),
-    ("not_triplets", "not x, y, c triplets"),
-    ("mixed_counts", "keypoints per person, but"),
+    ("longer_than_the_set", "26 keypoints per person, but keypoint set 'coco17' has 17"),
+    ("not_an_object", "person 0 is not a JSON object"),
     ("wrong_set", "keypoint set 'coco17' has 17"),
     ("unknown_count", "match no keypoint set"),
     ("no_number", "no frame number"),
@@ -133,10 +143,12 @@ def test_openpose_bad_input_names_the_file_and_the_fix(tmp_path, case, match):
     elif case == "no_people_key":
         folder.mkdir()
         (folder / "f_000000000000_keypoints.json").write_text('{"version": 1.3}')
-    elif case == "not_triplets":
-        _write_openpose(folder, {0: [_flat(17)[:-1]]})
-    elif case == "mixed_counts":
+    elif case == "longer_than_the_set":
         _write_openpose(folder, {0: [_flat(17)], 1: [_flat(26)]})
+        kw = {"keypoint_set": "coco17"}
+    elif case == "not_an_object":
+        folder.mkdir()
+        (folder / "f_000000000000_keypoints.json").write_text('{"people": [3]}')
     elif case == "wrong_set":
         _write_openpose(folder, {0: [_flat(26)]})
         kw = {"keypoint_set": "coco17"}
@@ -154,6 +166,76 @@ def test_openpose_bad_input_names_the_file_and_the_fix(tmp_path, case, match):
         import_keypoints([folder], "openpose", camera_names=["cam01"], fps=30, **kw)
     assert info.value.path is not None and info.value.fix
     assert str(info.value.path).startswith(str(folder))
+
+
+def test_openpose_accepts_what_pose2sim_and_openpose_write(tmp_path):
+    """Every quirk at once: empty person entries (Pose2Sim's ``{"people": [{}]}``, a missing, null or empty
+    ``pose_keypoints_2d``), short keypoint lists (and one whose length is not a multiple of 3), people lists
+    that vary in length, and gaps in the frame numbering (Pose2Sim's ``cam01_000004.json`` names)."""
+    folder = tmp_path / "cam01_json"
+    folder.mkdir()
+    full, other = _flat(26, 10.0, 0.9), _flat(26, 500.0, 0.3)
+    frames = {
+        0: [{}],                                                         # Pose2Sim: nobody in this frame
+        1: [{"pose_keypoints_2d": full}],
+        2: [{}, {"pose_keypoints_2d": other}, {"pose_keypoints_2d": full}],   # 3 entries, one empty
+        4: [{"pose_keypoints_2d": full[:-6]}],                           # 24 of 26 keypoints (frame 3: no file)
+        5: [{"pose_keypoints_2d": []}, {"pose_keypoints_2d": None}, {"person_id": [-1]}],
+        6: [{"pose_keypoints_2d": full[:-4]}, {"pose_keypoints_2d": other}],  # 74 values: 24 whole triplets
+    }
+    for number, people in frames.items():
+        (folder / f"cam01_{number:06d}.json").write_text(json.dumps({"version": 1.3, "people": people}))
+    result = read_keypoint_files([folder], "pose2sim", camera_names=["cam01"], fps=60)
+    kp = result.keypoints
+    assert kp.keypoint_set == "halpe26" and kp.n_frames == 7
+    np.testing.assert_allclose(kp.timestamps, np.arange(7) / 60)
+    found = np.isfinite(kp.xy[0, :, 0, 0])
+    assert found.tolist() == [False, True, True, False, True, False, True]
+    np.testing.assert_allclose(kp.xy[0, 2, 0], [10.0, 20.0])          # the best of the people, not the 0.3 one
+    assert np.isnan(kp.xy[0, 4, 24:]).all() and np.isfinite(kp.xy[0, 4, :24]).all()  # short list: the rest missing
+    assert np.isnan(kp.xy[0, 6, 24:]).all() and kp.xy[0, 6, 0, 0] == 10.0
+    assert result.notes == ("cam01: 5 empty person entries (skipped), 2 short keypoint lists (filled with missing "
+                            "keypoints)",)
+    # the index picks the entry among the non-empty ones; frames with fewer people are missing
+    second = import_keypoints([folder], "pose2sim", camera_names=["cam01"], fps=60, person=1)
+    assert np.isfinite(second.xy[0, [2, 6], 0, 0]).all() and np.isnan(second.xy[0, [1, 4], 0, 0]).all()
+    np.testing.assert_allclose(second.xy[0, 2, 0], [10.0, 20.0])
+    np.testing.assert_allclose(second.xy[0, 6, 0], [500.0, 20.0])
+    clean = import_keypoints(OPENPOSE, "openpose", camera_names=CAMS, fps=30, keypoint_set="body25")
+    assert read_keypoint_files(OPENPOSE, "openpose", camera_names=CAMS, fps=30, keypoint_set="body25").notes == ()
+    assert clean.n_frames == 4
+
+
+def test_mmpose_short_instances_are_padded_and_counted(tmp_path):
+    frames = [{"frame_id": 0, "instances": [{"keypoints": [[1.0 + j, 2.0] for j in range(17)],
+                                             "keypoint_scores": [0.9] * 17}]},
+              {"frame_id": 1, "instances": [{"keypoints": [[1.0 + j, 2.0] for j in range(15)],
+                                             "keypoint_scores": [0.9] * 15}]}]
+    path = tmp_path / "cam.json"
+    path.write_text(json.dumps(frames))
+    result = read_keypoint_files([path], "mmpose", camera_names=["a"], fps=30)
+    assert result.keypoints.keypoint_set == "coco17"
+    assert np.isnan(result.keypoints.xy[0, 1, 15:]).all() and np.isfinite(result.keypoints.xy[0, 1, :15]).all()
+    assert result.notes == ("a: 1 short keypoint lists (filled with missing keypoints)",)
+
+
+def test_messages_name_the_command_line_options(tmp_path):
+    with pytest.raises(InputError) as info:
+        import_keypoints(OPENPOSE, "openpose", camera_names=CAMS, fps=30)
+    assert "--keypoint-set body25" in info.value.fix and "--keypoint-set body25b" in info.value.fix
+    assert "keypoint_set=" not in str(info.value)
+    with pytest.raises(MocapError) as info:
+        import_keypoints(OPENPOSE, "openpose", camera_names=CAMS, fps=30, keypoint_set="body25", person="tall")
+    assert "--person best" in info.value.fix and "person='best'" not in str(info.value)
+    with pytest.raises(MocapError) as info:
+        import_keypoints(OPENPOSE, "openpose", camera_names=CAMS, fps=30, keypoint_set="body25", person=-1)
+    assert "--person" in info.value.fix
+    with pytest.raises(InputError) as info:
+        import_keypoints(OPENPOSE, "openpose", camera_names=CAMS, fps=30, keypoint_set="coco17")
+    assert "--keypoint-set" in info.value.fix
+    with pytest.raises(MocapError) as info:
+        import_keypoints(OPENPOSE, "openpose", camera_names=CAMS, fps=float("nan"), keypoint_set="body25")
+    assert "--fps" in info.value.fix
 
 
 # --- DeepLabCut ---------------------------------------------------------------------------------------
@@ -417,3 +499,23 @@ def test_imported_keypoints_round_trip(tmp_path):
     assert back.joint_names == kp.joint_names and back.keypoint_set == kp.keypoint_set
     np.testing.assert_array_equal(back.xy, kp.xy)
 
+
+
+def test_cli_import_summary_counts_what_was_mended(tmp_path):
+    import subprocess
+    import sys
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "session.toml").write_text('board = "charuco_7x5_a4"\n[[cameras]]\nname = "a"\n[[takes]]\nname = "w"\n'
+                                         'fps = 60\n')
+    cam = tmp_path / "cam01_json"
+    cam.mkdir()
+    for n, people in {0: [{}], 1: [{"pose_keypoints_2d": _flat(26)}], 2: [{"pose_keypoints_2d": _flat(26)[:-3]}]}.items():
+        (cam / f"cam01_{n:06d}.json").write_text(json.dumps({"people": people}))
+    proc = subprocess.run([sys.executable, "-m", "mocap.cli", "import", str(folder), str(cam), "--take", "w",
+                           "--format", "pose2sim"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 frames of halpe26 (26 points) at 60 fps" in proc.stdout  # the take's fps from session.toml
+    assert ("mended: a: 1 empty person entries (skipped), 1 short keypoint lists (filled with missing keypoints)"
+            in " ".join(proc.stdout.split()))

@@ -107,6 +107,9 @@ def _quality(r, session) -> str:
 
     if r.status == "failed":
         return r.message.splitlines()[0]
+    if r.stage == "calibrate" and session.rig is not None:
+        src = read_toml(session.layout.calibration.source)
+        return f"imported from {src['file']} ({src['format']})"
     if r.stage == "calibrate":
         q = read_toml(session.layout.calibration.quality)
         worst = max(c["reprojection_mean_px"] for c in q["cameras"])

@@ -77,12 +77,20 @@ def _take_names(s, takes) -> list[str]:
 @VERBOSE
 @CALIBRATION.decorate
 def calibrate(session, config_file, accept, output, verbose, **options):
-    """Calibrate the session's cameras from its ChArUco calibration take (synchronized first, as `mocap sync`
-    does takes: hand-given [calibration] time_offsets, else sound, else the board's motion)."""
+    """Calibrate the session's cameras from its ChArUco calibration take, synchronized first as `mocap sync`
+    does takes (hand-given [calibration] time_offsets, else sound, else the board's motion); or import the
+    calibration file session.toml names with [calibration] rig."""
     from mocap.calibration.pipeline import calibrate_session
     from mocap.sync.calibration import calibration_aligner
 
     s = load_session(session, output, verbose)
+    if s.rig is not None:
+        from mocap.calibration.imported import import_session_rig
+
+        imported = import_session_rig(s)
+        console().print(f"imported {len(imported.rig)} cameras from {imported.source} ({imported.format})\n"
+                        f"  rig {s.layout.calibration.rig}", soft_wrap=True)
+        return
     full = run_config(s, config_file, (CALIBRATION, options))
     config = full.calibration
     align = calibration_aligner(s, full.sync, stride=config.detect.stride)
@@ -152,7 +160,7 @@ def sync(session, takes, config_file, output, verbose, **options):
 def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
     """Import 2D keypoints from another detector (OpenPose/Pose2Sim JSON, DeepLabCut, MMPose) into a take:
     PATHS are one file or folder per camera, in the session's camera order."""
-    from mocap.keypoints2d.importers import import_keypoints, take_fps
+    from mocap.keypoints2d.importers import read_keypoint_files, take_fps
 
     s = load_session(session, output)
     s.take(take)
@@ -160,12 +168,14 @@ def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
         raise MocapError(f"got {len(paths)} keypoint paths for {len(s.cameras)} cameras ({', '.join(s.camera_names)})",
                          path=s.file, fix="give one file or folder per camera, in the order of session.toml")
     fps = fps if fps is not None else take_fps(s, take)
-    kp = import_keypoints(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set,
-                          person=int(person) if person.isdigit() else person)
+    result = read_keypoint_files(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set,
+                                 person=int(person) if person.isdigit() else person)
+    kp = result.keypoints
     out = kp.save(s.layout.take(take).keypoints2d)
     rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
+    mended = "".join(f"\n  mended: {note}" for note in result.notes)
     console().print(f"{kp.n_frames} frames of {kp.keypoint_set} ({len(kp.joint_names)} points) at {kp.fps:g} fps; "
-                    f"found in: {rates}\n  keypoints {out}", soft_wrap=True)
+                    f"found in: {rates}{mended}\n  keypoints {out}", soft_wrap=True)
 
 
 @click.command()
@@ -202,7 +212,7 @@ def triangulate(session, take, keypoints, config_file, output, verbose, **option
     s = load_session(session, output, verbose)
     config = run_config(s, config_file, (TRIANGULATION, options), (SMOOTHING, options))
     raw = triangulate_take(s, take, keypoints_path=keypoints, config=config.triangulation)
-    result = smooth_take(s, take, config.smoothing)
+    result = smooth_take(s, take, config.smoothing, marker_names=config.triangulation.marker_names)
     con = console()
     con.print(f"{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: {np.isfinite(raw.xyz[..., 0]).mean():.1%} "
               f"triangulated, median reprojection error {np.nanmedian(raw.reprojection_error):.2f} px, "
@@ -254,7 +264,6 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
     already done."""
     from mocap.pipeline import run_session
 
-    s = load_session(session, output, verbose)
     overrides: dict = {"until": until} if until else {}
     for text in assignments:
         keys, value = parse_assignment(text)
@@ -262,6 +271,7 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
         for k in keys[:-1]:
             node = node.setdefault(k, {})
         node[keys[-1]] = value
+    s = load_session(session, output, verbose)
     config = RunConfig.load(s, config_file, overrides)
     progress, callback = progress_bars()
     with progress:
@@ -329,8 +339,10 @@ def demo(output):
 
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--format", "-f", "fmt", required=True, type=click.Choice(["bvh", "fbx", "glb", "amass", "trc"]),
-              help="File format to write.")
+@click.option("--format", "-f", "fmt", required=True,
+              type=click.Choice(["bvh", "fbx", "glb", "amass", "trc", "pose2sim"]),
+              help="File format to write; pose2sim: a Pose2Sim project (calibration/*.toml, pose-3d/*.trc) from a "
+                   "take folder's 3D points.")
 @click.option("--rig", help="Rig preset to retarget onto (mixamo, ue5_mannequin, rigify, unity_humanoid, smplx) or a "
                             "rig .toml; default: the SMPL-X skeleton.")
 @click.option("--out", "-o", type=click.Path(path_type=Path),
@@ -338,13 +350,24 @@ def demo(output):
 @EXPORT.decorate
 def export(source, fmt, rig, out, **options):
     """Export a take's body motion for animation software, optionally retargeted onto a rig. SOURCE is a take
-    folder (with body_motion.npz) or a body-motion .npz file."""
+    folder (with body_motion.npz) or a body-motion .npz file. With --format pose2sim, SOURCE is a take folder
+    and OUT the Pose2Sim project folder to write."""
     from mocap.body.motion import BodyMotion
     from mocap.config import from_dict
     from mocap.export.export import export_motion, export_path, resolve_input
     from mocap.export.mesh import export_mesh
 
     setup_logging(False)
+    if fmt == "pose2sim":
+        from mocap.export.pose2sim import export_pose2sim
+
+        if rig is not None:
+            raise MocapError("--rig does not apply to --format pose2sim (it writes the 3D keypoints)",
+                             fix="drop --rig")
+        project = export_pose2sim(source, out)
+        console().print(f"wrote a Pose2Sim project in {project.folder}:\n  {project.calibration}\n  {project.trc}",
+                        soft_wrap=True)
+        return
     config = from_dict(ExportConfig, EXPORT.given(options), where="export")
     npz, take = resolve_input(source)
     target = out or export_path(take, fmt, rig)

@@ -1,13 +1,17 @@
 """TRC marker files, as written by Pose2Sim and read by OpenSim.
 
-Layout (tab-separated)::
+Layout (tab-separated), exactly as Pose2Sim's ``make_trc`` (``Pose2Sim/triangulation.py``) writes it::
 
     PathFileType  4  (X/Y/Z)  <file name>
     DataRate  CameraRate  NumFrames  NumMarkers  Units  OrigDataRate  OrigDataStartFrame  OrigNumFrames
-    30  30  120  26  m  30  1  120
-    Frame#  Time  Nose  <tab>  <tab>  LEye  <tab>  <tab> ...     (each name followed by two empty cells)
-    <tab>  <tab>  X1  Y1  Z1  X2  Y2  Z2 ...
-    1  0  0.1  1.5  0.2 ...                                      (Frame# from 1, Time in seconds)
+    60  60  100  22  m  60  0  100                             (OrigDataStartFrame: the first Frame#)
+    Frame#  Time  Hip  <tab>  <tab>  RHip  <tab>  <tab> ...    (each name followed by two empty cells)
+    <tab>  <tab>  X1  Y1  Z1  X2  Y2  Z2 ...  <tab>
+    0  0.0  0.1  1.5  0.2 ...                                  (Frame# = video frame index, Time = Frame# / fps)
+
+Frame# is the index of the video frame the row comes from (0 for the first frame of the take, as Pose2Sim
+numbers them since 2024), and Time is Frame# / DataRate, measured from video frame 0 whatever the first
+row is. Values are metres (Pose2Sim) or millimetres, written with fixed decimals.
 
 Missing values are written as empty cells (what Pose2Sim writes; OpenSim's ``TRCFileAdapter`` reads an
 empty cell as NaN) or, with ``missing="nan"``, as ``NaN``. The reader accepts both, CRLF line ends,
@@ -38,14 +42,15 @@ from mocap.errors import InputError
 from mocap.io.atomic import atomic_open
 from mocap.io.points_common import (
     PointTrajectories,
+    check_read_values,
     missing_together,
     parse_number_rows,
     read_text_lines,
     validate_points,
 )
+from mocap.units import METRES_PER_UNIT
 
 UP_AXES = ("Y", "Z")
-UNIT_TO_METRES = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 """TRC ``Units`` value (lower case) -> metres per unit. The writer offers "m" and "mm"."""
 DECIMALS = {"m": 8, "mm": 5}
 """Decimals written per unit: a resolution of 10 nm either way."""
@@ -94,6 +99,7 @@ def write_trc(
     units: str = "m",
     up_axis: str = "Y",
     missing: str = "empty",
+    first_frame: int = 0,
 ) -> Path:
     """Write ``xyz (F, J, 3)`` (metres, Z-up world, NaN = missing) as a TRC file, atomically.
 
@@ -102,35 +108,41 @@ def write_trc(
         xyz: ``(F, J, 3)`` positions in metres.
         joint_names: ``J`` marker names.
         fps: frames per second (``DataRate``).
-        frame_times: ``(F,)`` seconds for the Time column; default ``arange(F) / fps``.
+        frame_times: ``(F,)`` seconds for the Time column; default Frame# / fps (Pose2Sim's).
+        first_frame: the video frame index of the first row (its ``Frame#`` and ``OrigDataStartFrame``).
         units: "m" (default, as Pose2Sim) or "mm".
         up_axis: "Y" (default: rotated to Pose2Sim's Y-up axes, see the module docstring) or "Z".
         missing: "empty" (default: empty cells, as Pose2Sim) or "nan" (``NaN`` cells).
 
     Returns the path written.
     """
+    if isinstance(first_frame, bool) or not isinstance(first_frame, (int, np.integer)) or first_frame < 0:
+        raise ValueError(f"first_frame must be a frame index >= 0, got {first_frame!r}")
     xyz, names, fps, times = validate_points(xyz, joint_names, fps, frame_times)
+    frames = int(first_frame) + np.arange(xyz.shape[0])
+    if frame_times is None:
+        times = frames / fps  # Pose2Sim: Time = Frame# / frame rate
     if units not in DECIMALS:
         raise ValueError(f"units must be 'm' or 'mm', got {units!r}")
     _check_up_axis(up_axis)
     if missing not in ("empty", "nan"):
         raise ValueError(f"missing must be 'empty' or 'nan', got {missing!r}")
     path = Path(path)
-    values = (zup_to_yup(xyz) if up_axis == "Y" else xyz) / UNIT_TO_METRES[units]
+    values = (zup_to_yup(xyz) if up_axis == "Y" else xyz) / METRES_PER_UNIT[units]
     n_frames, n_joints = xyz.shape[:2]
     rate = _number(fps)
     header = [
         f"PathFileType\t4\t(X/Y/Z)\t{path.name}",
         "\t".join(HEADER_KEYS),
-        "\t".join([rate, rate, str(n_frames), str(n_joints), units, rate, "1", str(n_frames)]),
-        "Frame#\tTime\t" + "\t\t\t".join(names) + "\t\t",  # as Pose2Sim: names at columns 3, 6, 9 ...
-        "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, n_joints + 1)),
+        "\t".join([rate, rate, str(n_frames), str(n_joints), units, rate, str(int(first_frame)), str(n_frames)]),
+        "Frame#\tTime\t" + "\t\t\t".join(names) + "\t\t\t",  # as Pose2Sim: names at columns 3, 6, 9 ...
+        "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, n_joints + 1)) + "\t",
     ]
     cells = _format_cells(values.reshape(n_frames, -1), DECIMALS[units], "" if missing == "empty" else "NaN")
     with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write("\n".join(header) + "\n")
         for i, row in enumerate(cells):
-            fh.write(f"{i + 1}\t{float(times[i])!r}\t" + "\t".join(row) + "\n")
+            fh.write(f"{frames[i]}\t{float(times[i])!r}\t" + "\t".join(row) + "\n")
     return path
 
 
@@ -170,10 +182,8 @@ def read_trc(path: str | Path, *, up_axis: str = "Y") -> PointTrajectories:
         )
     table = parse_number_rows(rows, line_numbers, path, _FIX)
     times = table[:, 1]
-    if np.isnan(times).any():
-        line_no = line_numbers[int(np.flatnonzero(np.isnan(times))[0])]
-        raise InputError(f"line {line_no}: the Time cell is empty", path=path, fix=_FIX)
     xyz = table[:, 2:].reshape(len(rows), len(names), 3) * header["scale"]
+    check_read_values(times, xyz, line_numbers, path, _FIX)
     if up_axis == "Y":
         xyz = yup_to_zup(xyz)
     return PointTrajectories(np.ascontiguousarray(missing_together(xyz)), tuple(names), header["DataRate"], times)
@@ -211,10 +221,10 @@ def _read_header(lines: list[str], path: Path) -> dict[str, Any]:
         raise InputError(f"TRC header values out of range: DataRate={rate}, NumFrames={n_frames}, "
                          f"NumMarkers={n_markers}", path=path, fix=_FIX)
     unit = meta["Units"].lower()
-    if unit not in UNIT_TO_METRES:
+    if unit not in METRES_PER_UNIT:
         raise InputError(f"unknown TRC units {meta['Units']!r}", path=path,
-                         fix=f"set Units on line 3 to one of {', '.join(UNIT_TO_METRES)}")
-    return {"DataRate": rate, "NumFrames": n_frames, "NumMarkers": n_markers, "scale": UNIT_TO_METRES[unit]}
+                         fix=f"set Units on line 3 to one of {', '.join(METRES_PER_UNIT)}")
+    return {"DataRate": rate, "NumFrames": n_frames, "NumMarkers": n_markers, "scale": METRES_PER_UNIT[unit]}
 
 
 def _read_names(lines: list[str], path: Path, n_markers: int) -> list[str]:

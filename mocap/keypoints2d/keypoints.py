@@ -98,6 +98,18 @@ class Keypoints2D:
                              fix="delete it and run `mocap detect` again") from exc
 
 
+def first_frame_index(path: str | Path) -> int:
+    """The video frame index of the first row of a saved ``Keypoints2D`` (``timestamps[0] * fps``, rounded),
+    read without loading the keypoints."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            t0, fps = float(z["timestamps"][0]) if z["timestamps"].size else 0.0, float(z["fps"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"2D keypoints file is unreadable ({exc})", path=path,
+                         fix="delete it and run `mocap detect` again") from exc
+    return max(0, int(round(t0 * fps)))
+
+
 _SIDE_PREFIXES = (("left_", "right_"), ("l_", "r_"), ("Left", "Right"), ("L", "R"))
 
 

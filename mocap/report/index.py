@@ -23,6 +23,11 @@ LOOK_FOR = ("Start with the amber rows: each names the figures outside their lim
 
 def _calibration_line(session: Session) -> str:
     path = session.layout.calibration.quality
+    source = session.layout.calibration.source
+    if session.rig is not None and source.is_file():
+        src = read_toml(source)
+        return (f'<span class="badge pass">IMPORTED</span> calibration: {esc(str(src.get("file", "?")))} '
+                f'({esc(str(src.get("format", "?")))}); reprojection on each take\'s keypoints in its report')
     if not path.is_file():
         return '<span class="badge none">NOT CALIBRATED</span> run `mocap run` (or `mocap calibrate`) first'
     q = read_toml(path)

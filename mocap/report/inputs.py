@@ -40,6 +40,7 @@ class TakeInputs:
         timings: seconds per stage, from the ``.<stage>.stamp.toml`` files.
         created: when the newest output was written (``YYYY-mm-dd HH:MM``).
         ground_truth: known answers of a synthetic session, or ``None``.
+        rig_source: ``rig_source.toml`` as a dict when the rig was imported from another calibration file.
         sync: the take's camera clocks (``sync.toml``).
         sync_curves: what the sync methods saw (``sync_curves.npz``).
     """
@@ -56,6 +57,7 @@ class TakeInputs:
     timings: dict[str, float] = field(default_factory=dict)
     created: str = ""
     ground_truth: GroundTruth | None = None
+    rig_source: dict | None = None
     sync: TakeSync | None = None
     sync_curves: SyncCurves | None = None
 
@@ -149,7 +151,8 @@ def load_take_inputs(session: Session, take: str) -> TakeInputs:
     raw = Points3D.load(files.points3d_raw) if files.points3d_raw.is_file() else None
     body = BodyMotion.load(files.body_motion) if files.body_motion.is_file() else None
     truth = take_ground_truth(session, take, rig.names if rig is not None else None)
+    source = read_toml(calib.source) if session.rig is not None and calib.source.is_file() else None
     sync = TakeSync.load(files.sync) if files.sync.is_file() else None
     curves = SyncCurves.load(files.sync_curves) if files.sync_curves.is_file() else None
     return TakeInputs(session, take, files.folder, rig, quality, keypoints, points, raw, body,
-                      stage_timings(session, take), _newest_output(files.results()), truth, sync, curves)
+                      stage_timings(session, take), _newest_output(files.results()), truth, source, sync, curves)

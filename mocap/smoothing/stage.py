@@ -67,9 +67,15 @@ def triangulate_and_smooth(rig: CameraRig, keypoints: Keypoints2D, config: Trian
 
 
 def smooth_take(session: Session | str | Path, take: str, config: SmoothConfig = SmoothConfig(), *,
-                formats: tuple[str, ...] = POINT_FILE_FORMATS) -> TriangulationResult:
-    """Smooth one take's ``points3d_raw.npz``; writes ``points3d.npz`` and ``points3d.<fmt>`` for ``formats``."""
+                formats: tuple[str, ...] = POINT_FILE_FORMATS, marker_names: str = "opensim") -> TriangulationResult:
+    """Smooth one take's ``points3d_raw.npz``; writes ``points3d.npz`` and ``points3d.<fmt>`` for ``formats``.
+
+    The TRC file is OpenSim-ready as Pose2Sim writes it: Frame# is the video frame index (from the take's
+    2D keypoints), and with ``marker_names="opensim"`` the markers are the keypoint set's OpenSim / Pose2Sim
+    markers (:func:`mocap.keypoints2d.markers.trc_markers`); C3D and CSV keep every keypoint's own name."""
     from mocap.io.points3d_formats import write_points
+    from mocap.keypoints2d.keypoints import first_frame_index
+    from mocap.keypoints2d.markers import trc_markers
 
     if not isinstance(session, Session):
         session = Session.load(session)
@@ -80,6 +86,13 @@ def smooth_take(session: Session | str | Path, take: str, config: SmoothConfig =
     raw = Points3D.load(files.points3d_raw)
     smoothed = smooth_points(raw, config)
     written = {"raw": files.points3d_raw, "points": smoothed.save(files.points3d)}
+    first = first_frame_index(files.keypoints2d) if files.keypoints2d.is_file() else 0
     for fmt in formats:
-        written[fmt] = write_points(files.points3d_file(fmt), smoothed.xyz, list(smoothed.joint_names), smoothed.fps)
+        if fmt == "trc":
+            index, names = trc_markers(smoothed.joint_names, smoothed.keypoint_set, marker_names)
+            written[fmt] = write_points(files.points3d_file(fmt), smoothed.xyz[:, index], names, smoothed.fps,
+                                        first_frame=first)
+        else:
+            written[fmt] = write_points(files.points3d_file(fmt), smoothed.xyz, list(smoothed.joint_names),
+                                        smoothed.fps)
     return TriangulationResult(raw, smoothed, written)

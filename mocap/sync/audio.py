@@ -146,17 +146,15 @@ def onsets_from_samples(samples: np.ndarray, rate: int, *, start: float = 0.0,
 def read_onsets(path: str | Path, *, config: AudioSyncConfig | None = None) -> OnsetEnvelope | None:
     """Decode ``path``'s first audio track (streaming) into an :class:`OnsetEnvelope`.
 
-    Returns None when the file has no audio track (or ``path`` is a folder of images); raises
-    ``InputError`` when it cannot be read.
+    Returns None when the file has no audio track (or ``path`` is a folder of images, or does not exist:
+    keypoints imported without their videos); raises ``InputError`` when it cannot be read.
     """
     import av
 
     cfg = config or AudioSyncConfig()
     path = Path(path)
-    if path.is_dir() or any(ch in str(path) for ch in "*?["):
-        return None  # a folder of images (or a glob of them): no sound
-    if not path.is_file():
-        raise InputError("video not found", path=path, fix="check session.toml's video paths and file names")
+    if path.is_dir() or any(ch in str(path) for ch in "*?[") or not path.exists():
+        return None  # a folder of images (or a glob of them), or no video at all (imported keypoints): no sound
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:

@@ -301,14 +301,6 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     t_start = time.perf_counter()
     rig = session_rig(config)
     clocks = take_clocks(config, len(rig))
-    board, board_ref = session_board(out, config.board)
-    per_camera, per_pair, floor = config.calibration_views
-    if progress is not None:
-        progress("calibration take", 0, 1)
-    write_calibration_session(out, board, rig, video_suffix=".mp4", fps=config.fps, seed=config.seed,
-                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor, board_ref=board_ref)
-    if progress is not None:
-        progress("calibration take", 1, 1)
     model_path = Path(config.model_path) if config.model_path else None
     model = lbs.load_model(model_path)
     if model_path is None:
@@ -324,6 +316,14 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     # The truth: the whole take at the fastest camera's rate; cameras start within it.
     truth_fps = max(clocks.fps)
     clip = make_motion(config.motion, model, betas, fps=truth_fps, seconds=config.seconds)
+    board, board_ref = session_board(out, config.board)
+    per_camera, per_pair, floor = config.calibration_views
+    if progress is not None:
+        progress("calibration take", 0, 1)
+    write_calibration_session(out, board, rig, video_suffix=".mp4", fps=config.fps, seed=config.seed,
+                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor, board_ref=board_ref)
+    if progress is not None:
+        progress("calibration take", 1, 1)
     verts, motion, arrays = body_ground_truth(model, betas, clip.pose, clip.transl, truth_fps)
     if clocks.synchronized:  # every camera records exactly the truth frames
         clocks = dataclasses.replace(clocks, frames=tuple(len(verts) - int(round(o * truth_fps))

@@ -16,6 +16,7 @@ so distortion is applied once, when the observations are undistorted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -45,6 +46,10 @@ class TriangulateConfig:
     small gain, about 1 % lower error, for about twice the time)."""
     refine_iterations: int = 3
     """Gauss-Newton iterations."""
+    marker_names: Literal["opensim", "native"] = "opensim"
+    """Marker names in points3d.trc: "opensim" (the OpenSim / Pose2Sim marker set of BODY_25, BODY_25B,
+    HALPE_26, COCO-17 and BlazePose keypoints, e.g. RHip, Neck, LBigToe, ready for OpenSim scaling and IK; see
+    mocap.keypoints2d.markers) or "native" (every keypoint under the detector's own name)."""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -17,6 +17,43 @@ from mocap.camera import Camera, CameraRig
 from mocap.errors import InputError, MocapError
 
 FORMAT_NAMES = ("mocap", "anipose", "freemocap", "pose2sim", "caliscope", "qualisys")
+CAMERA_FIELDS = "camera_fields"
+"""``rig.metadata[CAMERA_FIELDS][fmt][camera name]``: a tool's per-camera fields that mocap has no use for
+(FreeMoCap's ``world_orientation`` / ``world_position``, FreeMoCap 2's ``id`` / ``index``...), kept so that
+writing the rig back in that format restores them (file -> mocap -> file is lossless)."""
+_PER_FORMAT = (CAMERA_FIELDS, "caliscope")  # rig.metadata keys that are not the file's own [metadata]
+
+
+def keep_camera_fields(metadata: dict[str, Any], fmt: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``metadata`` with ``fields`` (camera name -> unknown fields) stored for format ``fmt`` (when any)."""
+    fields = {name: f for name, f in fields.items() if f}
+    return {**metadata, CAMERA_FIELDS: {fmt: fields}} if fields else metadata
+
+
+def camera_fields(rig: CameraRig, fmt: str, name: str) -> dict[str, Any]:
+    """The unknown fields camera ``name`` had in a ``fmt`` file (empty when none)."""
+    saved = rig.metadata.get(CAMERA_FIELDS, {})
+    fields = saved.get(fmt, {}).get(name, {}) if isinstance(saved, dict) and isinstance(saved.get(fmt), dict) else {}
+    return dict(fields) if isinstance(fields, dict) else {}
+
+
+def as_read(saved: dict[str, Any], field: str, internal: np.ndarray, to_internal, computed: Any) -> Any:
+    """The file's own text of ``field`` (popped from ``saved``, a camera's kept fields) when it still converts
+    to exactly ``internal`` (the camera was not changed since), else ``computed``: so that a Rodrigues vector
+    or a translation in mm comes back bit for bit instead of through a conversion and its round-off."""
+    raw = saved.pop(field, None)
+    try:
+        same = raw is not None and np.array_equal(to_internal(np.asarray(raw, dtype=float)), internal)
+    except (TypeError, ValueError):
+        same = False
+    return raw if same else computed
+
+
+def file_metadata(rig: CameraRig) -> dict[str, Any]:
+    """``rig.metadata`` without the per-format camera fields: what goes into a file's ``[metadata]`` table."""
+    return {k: v for k, v in rig.metadata.items() if k not in _PER_FORMAT}
+
+
 def dist_for(cam: Camera, n: int, fmt: str, path: str | Path) -> np.ndarray:
     """``cam.dist`` padded/trimmed to ``n`` coefficients; refuses to drop non-zero ones."""
     d = np.zeros(max(n, cam.dist.size))
@@ -75,8 +112,8 @@ class Source:
         value = self.value(table, key, where)
         try:
             arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise self.error(f"{where}.{key} is not an array of numbers: {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise self.error(f"{where}.{key} is not an array of finite numbers: {str(value)[:80]}") from None
         if shape is not None and arr.shape != shape:
             raise self.error(f"{where}.{key} must have shape {shape}, got {arr.shape}")
         if lengths is not None and (arr.ndim != 1 or arr.size not in lengths):
@@ -96,6 +133,13 @@ class Source:
         if not (np.allclose(R @ R.T, np.eye(3), atol=1e-5) and np.linalg.det(R) > 0):
             raise self.error(f"{where}: the rotation is not a proper rotation matrix")
         return R
+
+    def camera(self, **fields: Any) -> Camera:
+        """A `Camera` from the file's fields; what makes no physical sense is an error naming the file."""
+        try:
+            return Camera(**fields)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise self.error(str(exc), fix="fix the camera's values in the file") from None
 
     def rig(self, cameras: Sequence[Camera], metadata: dict[str, Any]) -> CameraRig:
         if not cameras:

@@ -11,6 +11,9 @@ Layout: one ``[cam_N]`` table per camera (N = 0, 1, ...) and a ``[metadata]`` ta
     translation = [tx, ty, tz]           # world-to-camera, in the board's length unit
     fisheye = true                       # only for fisheye cameras
 
+Other per-camera fields (FreeMoCap's ``world_orientation`` and ``world_position``) are kept in the rig's
+metadata and written back, so a file read and written again is the same file.
+
 The file does not record the translation's unit: anipose uses the unit of the board's square
 length, which is millimetres for FreeMoCap and for most anipose projects. ``units`` names it
 (default ``"mm"``); translations are converted to metres on reading and from metres on writing.
@@ -22,13 +25,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mocap.calibration.formats._common import Source
-from mocap.camera import Camera, CameraRig
+from mocap.calibration.formats._common import Source, as_read, camera_fields, file_metadata, keep_camera_fields
+from mocap.camera import CameraRig
 from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap.io.tomlio import read_toml, write_toml
 from mocap.units import metres_per_unit
 
 FMT = "anipose/FreeMoCap"
+KEY = "anipose"
+"""Format key of the per-camera fields kept in ``rig.metadata`` (see ``_common.CAMERA_FIELDS``)."""
+FIELDS = ("name", "size", "matrix", "distortions", "rotation", "translation", "fisheye")
+AS_READ = ("rotation", "translation")  # kept as written, restored when the camera is unchanged (``as_read``)
 _CAM_KEY = re.compile(r"cam_(\d+)")
 
 
@@ -44,14 +51,14 @@ def from_toml(data: dict[str, Any], source: Source, *, units: str = "mm") -> Cam
     keys = camera_keys(data)
     if not keys:
         raise source.error("no [cam_N] camera tables", fix="add one [cam_0], [cam_1], ... table per camera")
-    cams = []
+    cams, extra = [], {}
     for key in keys:
         tab, where = data[key], f"[{key}]"
         fisheye = bool(tab.get("fisheye", False))
         dist = source.array(tab, "distortions", where, lengths=(4,) if fisheye else (4, 5, 8, 12, 14))
         R = axis_angle_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
         cams.append(
-            Camera(
+            source.camera(
                 name=str(tab.get("name", key)),
                 size=source.size(tab, "size", where),
                 K=source.array(tab, "matrix", where, shape=(3, 3)),
@@ -61,8 +68,9 @@ def from_toml(data: dict[str, Any], source: Source, *, units: str = "mm") -> Cam
                 model="fisheye" if fisheye else "pinhole",
             )
         )
+        extra[cams[-1].name] = {k: v for k, v in tab.items() if k not in FIELDS or k in AS_READ}
     meta = data.get("metadata", {})
-    return source.rig(cams, dict(meta) if isinstance(meta, dict) else {})
+    return source.rig(cams, keep_camera_fields(dict(meta) if isinstance(meta, dict) else {}, KEY, extra))
 
 
 def to_toml(rig: CameraRig, *, units: str = "mm") -> dict[str, Any]:
@@ -70,18 +78,19 @@ def to_toml(rig: CameraRig, *, units: str = "mm") -> dict[str, Any]:
     scale = metres_per_unit(units)
     out: dict[str, Any] = {}
     for i, cam in enumerate(rig):
+        kept = camera_fields(rig, KEY, cam.name)
         tab: dict[str, Any] = {
             "name": cam.name,
             "size": list(cam.size),
             "matrix": cam.K,
             "distortions": cam.dist[:4] if cam.model == "fisheye" else cam.dist,
-            "rotation": matrix_to_axis_angle(cam.R),
-            "translation": cam.t / scale,
+            "rotation": as_read(kept, "rotation", cam.R, axis_angle_to_matrix, matrix_to_axis_angle(cam.R)),
+            "translation": as_read(kept, "translation", cam.t, lambda t: t * scale, cam.t / scale),
         }
         if cam.model == "fisheye":
             tab["fisheye"] = True
-        out[f"cam_{i}"] = tab
-    out["metadata"] = dict(rig.metadata)
+        out[f"cam_{i}"] = {**tab, **kept}
+    out["metadata"] = file_metadata(rig)
     return out
 
 

@@ -26,20 +26,27 @@ from typing import Any
 
 import numpy as np
 
-from mocap.calibration.formats._common import Source
-from mocap.camera import Camera, CameraRig
+from mocap.calibration.formats._common import Source, as_read, camera_fields, file_metadata, keep_camera_fields
+from mocap.camera import CameraRig
 from mocap.errors import MocapError
 from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap.io.tomlio import read_toml, write_toml
 
 FMT = "Pose2Sim"
+KEY = "pose2sim"
+"""Format key of the per-camera fields kept in ``rig.metadata`` (see ``_common.CAMERA_FIELDS``)."""
+FIELDS = ("name", "size", "matrix", "distortions", "rotation", "translation", "fisheye")
+AS_READ = ("rotation", "translation")  # kept as written, restored when the camera is unchanged (``as_read``)
+NOT_CAMERAS = ("metadata", "capture_volume", "charuco", "checkerboard")
+"""Top-level tables Pose2Sim's reader (``common.retrieve_calib_params``) does not take as cameras."""
 
 
 def from_toml(data: dict[str, Any], source: Source) -> CameraRig:
-    """Parsed Pose2Sim TOML -> rig; every table except ``[metadata]`` is a camera, in file order."""
-    cams = []
+    """Parsed Pose2Sim TOML -> rig; every table except ``[metadata]`` (and the other tables Pose2Sim skips:
+    ``capture_volume``, ``charuco``, ``checkerboard``) is a camera, in file order."""
+    cams, extra = [], {}
     for key, tab in data.items():
-        if key == "metadata":
+        if key in NOT_CAMERAS:
             continue
         where = f"[{key}]"
         if not isinstance(tab, dict):
@@ -47,7 +54,7 @@ def from_toml(data: dict[str, Any], source: Source) -> CameraRig:
         fisheye = bool(tab.get("fisheye", False))
         R = axis_angle_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
         cams.append(
-            Camera(
+            source.camera(
                 name=str(tab.get("name", key)),
                 size=source.size(tab, "size", where),
                 K=source.array(tab, "matrix", where, shape=(3, 3)),
@@ -57,8 +64,9 @@ def from_toml(data: dict[str, Any], source: Source) -> CameraRig:
                 model="fisheye" if fisheye else "pinhole",
             )
         )
+        extra[cams[-1].name] = {k: v for k, v in tab.items() if k not in FIELDS or k in AS_READ}
     meta = data.get("metadata", {})
-    return source.rig(cams, dict(meta) if isinstance(meta, dict) else {})
+    return source.rig(cams, keep_camera_fields(dict(meta) if isinstance(meta, dict) else {}, KEY, extra))
 
 
 def to_toml(rig: CameraRig) -> dict[str, Any]:
@@ -66,16 +74,18 @@ def to_toml(rig: CameraRig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for cam in rig:
         dist = cam.dist[:4] if cam.model == "fisheye" or not np.any(cam.dist[4:]) else cam.dist
+        kept = camera_fields(rig, KEY, cam.name)
         out[cam.name] = {
             "name": cam.name,
             "size": list(cam.size),
             "matrix": cam.K,
             "distortions": np.pad(dist, (0, max(0, 4 - dist.size))),
-            "rotation": matrix_to_axis_angle(cam.R),
-            "translation": cam.t,
+            "rotation": as_read(kept, "rotation", cam.R, axis_angle_to_matrix, matrix_to_axis_angle(cam.R)),
+            "translation": as_read(kept, "translation", cam.t, lambda t: t, cam.t),
             "fisheye": cam.model == "fisheye",
+            **kept,
         }
-    out["metadata"] = {"adjusted": False, "error": 0.0}
+    out["metadata"] = {"adjusted": False, "error": 0.0, **file_metadata(rig)}
     return out
 
 
@@ -87,9 +97,10 @@ def read(path: str | Path) -> CameraRig:
 
 def write(rig: CameraRig, path: str | Path) -> Path:
     """Write ``rig`` as a Pose2Sim calibration TOML (atomically)."""
-    if "metadata" in rig.names:
+    clash = [n for n in rig.names if n in NOT_CAMERAS]
+    if clash:
         raise MocapError(
-            "a camera named 'metadata' clashes with Pose2Sim's [metadata] table",
+            f"a camera named {clash[0]!r} clashes with a table Pose2Sim does not read as a camera",
             path=path,
             fix="rename the camera",
         )

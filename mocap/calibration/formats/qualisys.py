@@ -7,7 +7,25 @@ Each ``<cameras><camera serial=...>`` element holds (the camera is named after `
 * ``<intrinsic>``: ``focalLengthU/V`` and ``centerPointU/V`` in 1/64 sensor pixels, so
   ``fx = focalLengthU / 64``, ``cx = centerPointU / 64 - left`` (likewise v with ``top``);
   ``skew`` likewise in 1/64 pixels; ``radialDistortion1..3`` = OpenCV ``k1..k3`` and
-  ``tangentalDistortion1..2`` = ``p1, p2`` (same scale as OpenCV's).
+  ``tangentalDistortion1..2`` = ``p1, p2``, taken as they are (not divided by 64).
+
+The distortion scale, settled. No Qualisys document states the units of the distortion attributes (the QTM
+manual, docs.qualisys.com, the RT protocol and SDKs were searched; Theia's description of the format stops
+short of them). Pose2Sim (``calibration.py::read_qca``) divides them by 64 like the pixel quantities, so its
+``Calib_qualisys.toml`` holds 1/64 of them and ``mocap calib convert --to pose2sim`` writes 64 times Pose2Sim's
+values. mocap takes them as OpenCV's dimensionless coefficients because:
+
+* units: k and p multiply powers of normalized (focal-length-divided) coordinates and have no pixel unit to
+  convert; values such as k1 = -0.046, k2 = 0.14 (the Pose2Sim demo's cameras) are ordinary lens
+  coefficients, a 0.5 % correction at the image corner, while the same values divided by 64 would describe
+  an almost distortion-free lens (0.01 %);
+* the footage: on the Pose2Sim demo (4 Qualisys Miqus video cameras, ../shared/data/pose2sim_multiperson),
+  triangulating the take's BlazePose keypoints with the distortion scaled by s fits best at s = 1 (RMS
+  reprojection 5.486 px against 5.501 px for s = 1/64 over 4709 observations; 90 % block-bootstrap
+  interval for the best s: 0.25 to 3, which excludes 1/64); a plumb-line check on the scene's straight edges
+  is also best near s = 1 (0.75) but cannot separate the two on its own (interval -0.25 to 1.25): this lens
+  bends lines by under two pixels. ``bench/qualisys_distortion.py`` reproduces both, and
+  ``tests/test_session_import.py`` checks the first on every run of the real project.
 * ``<transform r11..r33 x y z>``: the camera's pose in the lab frame (Z up), position in mm. With
   ``M`` the matrix read row by row (``r11 r12 r13`` first) and ``c`` the position, world-to-camera
   is ``R = F M``, ``t = -R c`` where ``F = diag(1, -1, -1)`` turns Qualisys' camera frame (looking
@@ -26,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.calibration.formats._common import Source, dist_for, refuse_fisheye
-from mocap.camera import Camera, CameraRig
+from mocap.camera import CameraRig
 from mocap.errors import InputError
 from mocap.io.atomic import write_text
 
@@ -86,7 +104,7 @@ def from_xml(root: ET.Element, source: Source) -> CameraRig:
         center = _nums(tr, ["x", "y", "z"], where, source) / 1000.0
         R = FLIP @ M
         cams.append(
-            Camera(
+            source.camera(
                 name=name,
                 size=(int(size[0]), int(size[1])),
                 K=[[fu, skew, cu - left], [0.0, fv, cv - top], [0.0, 0.0, 1.0]],
@@ -150,7 +168,7 @@ def read(path: str | Path) -> CameraRig:
     source = Source(path, FMT)
     try:
         root = ET.fromstring(path.read_bytes())
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: an encoding Python does not know
         raise source.error(f"not valid XML ({exc})", fix="re-export the calibration from QTM") from None
     return from_xml(root, source)
 

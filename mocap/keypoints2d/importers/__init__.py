@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mocap.errors import InputError, MocapError
-from mocap.keypoints2d.importers.common import CameraTrack, check_person
+from mocap.keypoints2d.importers.common import PERSON_FIX, CameraTrack, check_person
 from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.registry import Entry, Registry
 
@@ -46,7 +47,23 @@ IMPORTERS = Registry("keypoint format", [
 _MAX_SPAN_FACTOR = 100  # frame numbers may have gaps, but not a span 100x the number of files
 
 
-def import_keypoints(
+@dataclass(frozen=True, eq=False)
+class ImportResult:
+    """Imported keypoints and what had to be mended on the way, one line per camera (empty when clean),
+    e.g. ``"cam01: 3 empty person entries (skipped)"``."""
+
+    keypoints: Keypoints2D
+    notes: tuple[str, ...] = ()
+
+
+def import_keypoints(paths_per_camera: Sequence[str | Path], fmt: str, *, camera_names: Sequence[str], fps: float,
+                     keypoint_set: str | None = None, person: int | str = "best") -> Keypoints2D:
+    """:func:`read_keypoint_files` without the notes (they are logged as a warning)."""
+    return read_keypoint_files(paths_per_camera, fmt, camera_names=camera_names, fps=fps, keypoint_set=keypoint_set,
+                               person=person).keypoints
+
+
+def read_keypoint_files(
     paths_per_camera: Sequence[str | Path],
     fmt: str,
     *,
@@ -54,8 +71,8 @@ def import_keypoints(
     fps: float,
     keypoint_set: str | None = None,
     person: int | str = "best",
-) -> Keypoints2D:
-    """Read another tool's 2D keypoints, one path per camera, into ``Keypoints2D``.
+) -> ImportResult:
+    """Read another tool's 2D keypoints, one path per camera, into ``Keypoints2D`` (and the import notes).
 
     Args:
         paths_per_camera: ``C`` files or folders, in the order of ``camera_names``.
@@ -67,8 +84,8 @@ def import_keypoints(
         person: ``"best"`` (per frame, the person with the highest mean confidence; for DeepLabCut, the
             individual with the highest mean likelihood) or the index of the person to take.
 
-    Returns ``Keypoints2D`` with ``xy (C, F, J, 2)`` (NaN where missing) and ``conf (C, F, J)`` (0 where
-    missing). Cameras are aligned by frame number (per-frame files) or by row (one file per video);
+    Returns the ``Keypoints2D`` with ``xy (C, F, J, 2)`` (NaN where missing) and ``conf (C, F, J)`` (0 where
+    missing), and the notes: per camera, the quirks met (empty person entries, short keypoint lists), counted. Cameras are aligned by frame number (per-frame files) or by row (one file per video);
     cameras with fewer frames than the longest are padded with missing keypoints and named in a warning.
     ``timestamps`` are frame number / fps.
     """
@@ -84,22 +101,29 @@ def import_keypoints(
     if len(set(names)) != len(names):
         raise MocapError(f"camera names repeat: {list(names)}", fix="give every camera a distinct name")
     if not (np.isfinite(fps) and fps > 0):
-        raise MocapError(f"fps must be a positive number, got {fps}", fix="pass the videos' frame rate")
+        raise MocapError(f"fps must be a positive number, got {fps}", fix="pass --fps with the videos' frame rate")
     check_person(person)
     if isinstance(person, str) and person != "best" and entry.name != "dlc":
-        raise MocapError(f"person {person!r}: names are only understood for DeepLabCut individuals",
-                         fix="pass person='best' or the index of the person in each frame")
+        raise MocapError(f"person {person!r}: names are only understood for DeepLabCut individuals", fix=PERSON_FIX)
     tracks = [reader(p, keypoint_set=keypoint_set, person=person) for p in paths]
     _check_same_joints(tracks, names)
-    return combine_tracks(tracks, names, float(fps))
+    notes = tuple(f"{name}: " + ", ".join(f"{n} {what}" for what, n in t.notes.items())
+                  for t, name in zip(tracks, names) if t.notes)
+    if notes:
+        log.warning("keypoint files mended while importing: %s", "; ".join(notes))
+    return ImportResult(combine_tracks(tracks, names, float(fps)), notes)
 
 
 def take_fps(session, take: str) -> float:
-    """The frame rate of a take's videos (the first camera whose video tells), for keypoints imported from
-    another tool; an error naming the take when no video gives it (then pass ``--fps``)."""
+    """The frame rate of a take: its ``fps`` in session.toml, else its videos' (the first camera whose video
+    tells), for keypoints imported from another tool; an error naming the take when neither gives it (then
+    pass ``--fps``). Never a silent default."""
     from mocap.io.frames import open_frames
 
-    videos = session.take(take).videos
+    t = session.take(take)
+    if getattr(t, "fps", None):
+        return float(t.fps)
+    videos = t.videos
     for video in videos:
         try:
             fps = open_frames(video).fps
@@ -112,6 +136,19 @@ def take_fps(session, take: str) -> float:
                      fix="pass --fps (the frame rate of the videos the keypoints come from)")
 
 
+def import_take_keypoints(session, take: str) -> ImportResult:
+    """Import the 2D keypoints session.toml registers for ``take`` (``[[takes]] keypoints = {...}``) and write
+    the take's ``keypoints2d.npz``; the frame rate is the take's (:func:`take_fps`)."""
+    files = session.take(take).keypoints
+    if files is None:
+        raise InputError(f"take {take!r} has no keypoints entry", path=session.file,
+                         fix='add keypoints = { format = "openpose", paths = "..." } to the take, or detect them')
+    result = read_keypoint_files(files.paths, files.format, camera_names=session.camera_names,
+                                 fps=take_fps(session, take), keypoint_set=files.keypoint_set, person=files.person)
+    result.keypoints.save(session.layout.take(take).keypoints2d)
+    return result
+
+
 def _check_same_joints(tracks: list[CameraTrack], names: tuple[str, ...]) -> None:
     ref = tracks[0].keypoint_set
     for track, name in zip(tracks[1:], names[1:]):
@@ -120,7 +157,7 @@ def _check_same_joints(tracks: list[CameraTrack], names: tuple[str, ...]) -> Non
         if not same:
             raise InputError(f"camera {name!r} has keypoint set {ks.name!r} ({ks.n_joints} joints), camera "
                              f"{names[0]!r} has {ref.name!r} ({ref.n_joints} joints)", path=track.source,
-                             fix="use the same pose model (and body parts) for every camera")
+                             fix="use the same pose model (and body parts) for every camera, or pass --keypoint-set")
 
 
 def combine_tracks(tracks: Sequence[CameraTrack], camera_names: Sequence[str], fps: float) -> Keypoints2D:
@@ -154,4 +191,5 @@ def combine_tracks(tracks: Sequence[CameraTrack], camera_names: Sequence[str], f
     return Keypoints2D(xy, conf, ks.name, ks.joint_names, tuple(camera_names), timestamps, float(fps))
 
 
-__all__ = ["CameraTrack", "IMPORTERS", "combine_tracks", "import_keypoints"]
+__all__ = ["CameraTrack", "IMPORTERS", "ImportResult", "combine_tracks", "import_keypoints", "import_take_keypoints",
+           "read_keypoint_files", "take_fps"]

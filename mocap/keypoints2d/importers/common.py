@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ class CameraTrack:
         frames: ``(F,)`` increasing frame numbers of the rows (gaps are frames without a file).
         keypoint_set: the set the rows follow.
         source: the file or folder read.
+        notes: what had to be mended while reading, ``{what: count}`` (e.g. ``"empty person entries"``);
+            empty when the files were clean.
     """
 
     xy: np.ndarray
@@ -30,14 +34,17 @@ class CameraTrack:
     frames: np.ndarray
     keypoint_set: KeypointSet
     source: Path
+    notes: Mapping[str, int] = field(default_factory=dict)
+
+
+PERSON_FIX = "pass --person best (per frame, the highest mean confidence) or --person N (the N-th person, from 0)"
 
 
 def check_person(person) -> None:
     """``person`` must be ``"best"`` or a non-negative index (DeepLabCut also takes an individual's name)."""
     if isinstance(person, (bool, np.bool_)) or not (
             isinstance(person, str) or (isinstance(person, (int, np.integer)) and person >= 0)):
-        raise MocapError(f"person must be 'best', an index >= 0 or a name, got {person!r}",
-                         fix="pass person='best' (highest mean confidence) or the index of the person")
+        raise MocapError(f"person must be 'best', an index >= 0 or a name, got {person!r}", fix=PERSON_FIX)
 
 
 def pick_person(candidates: np.ndarray, person) -> np.ndarray | None:
@@ -52,20 +59,22 @@ def pick_person(candidates: np.ndarray, person) -> np.ndarray | None:
         scores = np.nan_to_num(candidates[:, :, 2], nan=0.0).mean(axis=1)
         return candidates[int(np.argmax(scores))]
     if isinstance(person, str):
-        raise MocapError(f"person {person!r} is not an index", fix="pass person='best' or an index >= 0")
+        raise MocapError(f"person {person!r} is not an index", fix=PERSON_FIX)
     return candidates[person] if person < len(candidates) else None
 
 
 def clean(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(..., 3)`` x, y, confidence -> ``xy (..., 2)`` float32 with NaN where missing, ``conf (...)`` in [0, 1].
 
-    Missing: confidence <= 0 or not finite, a coordinate not finite, or the point at exactly (0, 0) (how
-    OpenPose and Pose2Sim write "not detected"). Confidences above 1 (RTMPose's SimCC scores can exceed 1)
+    Missing: confidence <= 0 or not finite, a coordinate not finite or beyond a million pixels, or the point
+    at exactly (0, 0) (how OpenPose and Pose2Sim write "not detected"). Confidences above 1 (RTMPose's SimCC scores can exceed 1)
     are clipped to 1.
     """
     points = np.asarray(points, dtype=np.float64)
     x, y, c = points[..., 0], points[..., 1], points[..., 2]
-    missing = ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(c) & (c > 0)) | ((x == 0) & (y == 0))
+    # beyond a million pixels a coordinate is garbage (and 1e308 would become inf as float32): missing
+    plausible = (np.abs(np.nan_to_num(x, nan=np.inf)) < 1e6) & (np.abs(np.nan_to_num(y, nan=np.inf)) < 1e6)
+    missing = ~(plausible & np.isfinite(c) & (c > 0)) | ((x == 0) & (y == 0))
     xy = np.where(missing[..., None], np.nan, points[..., :2]).astype(np.float32)
     conf = np.where(missing, 0.0, np.clip(np.nan_to_num(c), 0.0, 1.0)).astype(np.float32)
     return xy, conf
@@ -83,19 +92,69 @@ def resolve_set(n_joints: int, keypoint_set: str | None, by_count: dict[int, str
             fits = _sets_with(n_joints)
             hint = f" (sets with {n_joints}: {', '.join(fits)})" if fits else ""
             raise InputError(f"{n_joints} keypoints per person, but keypoint set {ks.name!r} has {ks.n_joints}",
-                             path=path, fix=f"pass the keypoint set the detector used{hint}, or leave "
-                                            "keypoint_set unset to infer it from the count")
+                             path=path, fix=f"pass --keypoint-set with the set the detector used{hint}, or leave "
+                                            "--keypoint-set out to infer it from the count")
         return ks
     if n_joints not in by_count:
         known = ", ".join(f"{n} ({name or 'ambiguous'})" for n, name in sorted(by_count.items()))
         raise InputError(f"{n_joints} keypoints per person match no keypoint set known for {fmt} files",
-                         path=path, fix=f"pass keypoint_set explicitly; known counts: {known}")
+                         path=path, fix=f"pass --keypoint-set NAME (known counts: {known})")
     name = by_count[n_joints]
     if name is None:
-        options = " or ".join(repr(s) for s in _sets_with(n_joints))
+        options = " or ".join(f"--keypoint-set {s}" for s in _sets_with(n_joints))
         raise InputError(f"{n_joints} keypoints per person fit several keypoint sets", path=path,
-                         fix=ambiguous_fix or f"pass keypoint_set={options} (the model that wrote the files)")
+                         fix=ambiguous_fix or f"pass {options} (the model that wrote the files)")
     return get_keypoint_set(name)
+
+
+def choose_people(per_frame: Sequence[tuple[Sequence[np.ndarray], Path]], keypoint_set: str | None, person,
+                  by_count: dict[int, str | None], *, fmt: str, source: Path, ambiguous_fix: str | None = None,
+                  ) -> tuple[np.ndarray, KeypointSet, dict[str, int]]:
+    """What every per-frame reader does once it has each frame's people: find the keypoint count over all
+    frames, resolve the keypoint set, and pick one person per frame.
+
+    Args:
+        per_frame: per frame, ``(people, file)``: each person a ``(K, 3)`` x, y, confidence array (``K`` may
+            differ between people: a short list is a person whose last keypoints are missing).
+        keypoint_set: the caller's set (``--keypoint-set``), or ``None`` to infer it from the largest count.
+        person: ``"best"`` or an index (:func:`pick_person`).
+        by_count: keypoints per person -> set name, ``None`` where ambiguous (:func:`resolve_set`).
+        fmt, source, ambiguous_fix: for the messages.
+
+    Returns ``points (F, J, 3)`` (NaN where the frame has no such person), the keypoint set, and
+    ``{"short keypoint lists": n}`` when some people had fewer keypoints than the set (filled with NaN).
+    A person with more keypoints than the set is an error naming the file.
+    """
+    counts = Counter()
+    first_file: dict[int, Path] = {}
+    for people, path in per_frame:
+        for p in people:
+            counts[len(p)] += 1
+            first_file.setdefault(len(p), path)
+    if keypoint_set is None and not counts:
+        raise InputError("no file has a detected person, so the keypoint set cannot be inferred", path=source,
+                         fix="pass --keypoint-set NAME, or check that the detector found the person")
+    if keypoint_set is None:
+        ks = resolve_set(max(counts), None, by_count, path=first_file[max(counts)], fmt=fmt,
+                         ambiguous_fix=ambiguous_fix)
+    elif counts and max(counts) > get_keypoint_set(keypoint_set).n_joints or (counts and len(counts) == 1):
+        ks = resolve_set(max(counts), keypoint_set, by_count, path=first_file[max(counts)], fmt=fmt)
+    else:
+        ks = get_keypoint_set(keypoint_set)
+    n = ks.n_joints
+    short = 0
+    points = np.full((len(per_frame), n, 3), np.nan)
+    for row, (people, _) in enumerate(per_frame):
+        if not len(people):
+            continue
+        padded = np.full((len(people), n, 3), np.nan)
+        for k, p in enumerate(people):
+            padded[k, : len(p)] = p
+            short += len(p) < n
+        chosen = pick_person(padded, person)
+        if chosen is not None:
+            points[row] = chosen
+    return points, ks, ({"short keypoint lists (filled with missing keypoints)": short} if short else {})
 
 
 def _sets_with(n_joints: int) -> list[str]:

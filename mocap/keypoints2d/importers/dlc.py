@@ -13,7 +13,7 @@ crafted file carries; see :mod:`mocap.io.hdf5_table`).
 
 * Rows are frames in order, from 0. Empty or NaN cells are missing; the likelihood becomes ``conf``.
 * The keypoint set is custom: ``"dlc:<scorer>"`` with the body parts as joint names, no edges and no
-  body-model correspondence; ``keypoint_set=`` a registered set instead requires body parts with exactly
+  body-model correspondence; ``--keypoint-set`` a registered set instead requires body parts with exactly
   that set's joint names (in any order; they are put in the set's order).
 * Multi-animal files: ``person="best"`` takes the individual with the highest mean likelihood over the
   whole file (DeepLabCut's individuals are already tracked across frames), an index takes that individual
@@ -145,7 +145,7 @@ def _select(path: Path, columns, values: np.ndarray, person) -> tuple[list[str],
     elif isinstance(person, str) and person != "best":
         if person not in layout:
             raise InputError(f"no individual {person!r} in the file (it has {individuals})", path=path,
-                             fix="pass one of the individuals' names, an index, or 'best'")
+                             fix="pass --person with one of the individuals' names, an index, or best")
         chosen = person
     else:
         animals = [i for i in individuals if i != "single"] or individuals
@@ -156,7 +156,7 @@ def _select(path: Path, columns, values: np.ndarray, person) -> tuple[list[str],
             chosen = animals[person]
         else:
             raise InputError(f"person {person} requested, but the file has {len(animals)} individuals ({animals})",
-                             path=path, fix="pass an index below that, an individual's name, or 'best'")
+                             path=path, fix="pass --person with an index below that, an individual's name, or best")
     return list(layout[chosen]), points_of(chosen)
 
 
@@ -168,5 +168,5 @@ def _keypoint_set(path: Path, scorer: str, bodyparts: list[str], keypoint_set: s
         extra, lacking = sorted(set(bodyparts) - set(ks.joint_names)), sorted(set(ks.joint_names) - set(bodyparts))
         raise InputError(f"the body parts do not match keypoint set {ks.name!r} (not in the set: {extra}; "
                          f"missing: {lacking})", path=path,
-                         fix="leave keypoint_set unset to use the body parts as a custom set")
+                         fix="leave --keypoint-set out to use the body parts as a custom set")
     return ks

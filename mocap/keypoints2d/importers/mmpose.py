@@ -14,8 +14,9 @@ Layouts read (what MMPose 1.x writes with ``pred_out_dir`` or its demo scripts' 
   ``coco_wholebody133`` (RTMPose / RTMW whole body); pass ``keypoint_set`` for anything else.
 * ``keypoints`` entries may be ``[x, y]`` with ``keypoint_scores`` beside them, or ``[x, y, score]``.
   Scores above 1 (RTMPose's SimCC scores can exceed 1) are clipped to 1; score 0 is missing.
-* Several instances in a frame: ``person="best"`` takes the highest mean keypoint score in that frame,
-  an index takes that instance.
+* Several instances in a frame: ``--person best`` takes the highest mean keypoint score in that frame,
+  ``--person N`` takes instance N. An instance with fewer keypoints than the set gets the rest missing
+  (counted in the import summary).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError
-from mocap.keypoints2d.importers.common import CameraTrack, clean, load_json, per_frame_files, pick_person, resolve_set
-from mocap.keypoints2d.sets import get_keypoint_set
+from mocap.keypoints2d.importers.common import CameraTrack, choose_people, clean, load_json, per_frame_files
 
 BY_COUNT: dict[int, str | None] = {17: "coco17", 26: "halpe26", 133: "coco_wholebody133"}
 """Keypoints per instance -> keypoint set."""
@@ -62,28 +62,9 @@ def read_mmpose(path: str | Path, *, keypoint_set: str | None = None, person: in
         raise InputError("MMPose predictions not found", path=path,
                          fix="pass one predictions .json file (video) or folder of .json files (images) per camera")
 
-    n_joints, first = None, None
-    for people, f in per_frame:
-        if people.shape[0]:
-            if n_joints is None:
-                n_joints, first = people.shape[1], f
-            elif people.shape[1] != n_joints:
-                raise InputError(f"{people.shape[1]} keypoints per instance, but earlier frames have {n_joints}",
-                                 path=f, fix="keep the predictions of one model per camera")
-    if n_joints is None:
-        if keypoint_set is None:
-            raise InputError("no frame has a detected person, so the keypoint set cannot be inferred", path=path,
-                             fix="pass keypoint_set, or check that the detector found the person")
-        ks = get_keypoint_set(keypoint_set)
-    else:
-        ks = resolve_set(n_joints, keypoint_set, BY_COUNT, path=first, fmt="MMPose")
-    points = np.full((len(per_frame), ks.n_joints, 3), np.nan)
-    for row, (people, _) in enumerate(per_frame):
-        p = pick_person(people, person)
-        if p is not None:
-            points[row] = p
+    points, ks, notes = choose_people(per_frame, keypoint_set, person, BY_COUNT, fmt="MMPose", source=path)
     xy, conf = clean(points)
-    return CameraTrack(xy, conf, frames, ks, path)
+    return CameraTrack(xy, conf, frames, ks, path, notes)
 
 
 def _unwrap(data, path: Path, *, video: bool) -> list:
@@ -104,8 +85,8 @@ def _unwrap(data, path: Path, *, video: bool) -> list:
     return data
 
 
-def _instances(instances: list, path: Path, frame: int | None = None) -> np.ndarray:
-    """``(P, J, 3)`` x, y, score of every instance of one frame."""
+def _instances(instances: list, path: Path, frame: int | None = None) -> list[np.ndarray]:
+    """``(K, 3)`` x, y, score of every instance of one frame."""
     where = f"frame {frame}, " if frame is not None else ""
     people = []
     for k, inst in enumerate(instances):
@@ -115,7 +96,7 @@ def _instances(instances: list, path: Path, frame: int | None = None) -> np.ndar
             kp = np.asarray(inst["keypoints"], dtype=np.float64)
             scores = inst.get("keypoint_scores")
             scores = None if scores is None else np.asarray(scores, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InputError(f"{where}instance {k}: keypoints or scores are not numbers", path=path,
                              fix=_FIX) from exc
         if kp.ndim != 2 or kp.shape[1] not in (2, 3):
@@ -129,7 +110,4 @@ def _instances(instances: list, path: Path, frame: int | None = None) -> np.ndar
             raise InputError(f"{where}instance {k}: {scores.size} keypoint_scores for {kp.shape[0]} keypoints",
                              path=path, fix=_FIX)
         people.append(np.column_stack([kp[:, :2], scores]))
-    if len({p.shape[0] for p in people}) > 1:
-        raise InputError(f"{where}instances have different keypoint counts ({[p.shape[0] for p in people]})",
-                         path=path, fix=_FIX)
-    return np.stack(people) if people else np.zeros((0, 0, 3))
+    return people

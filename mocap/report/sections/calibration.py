@@ -167,19 +167,34 @@ def build(ctx: ReportContext) -> Section | None:
                                 "image; lines: horizontal field of view. Right: camera frusta in 3D.")]
     q = ctx.inputs.calibration_quality
     by_name = {c["name"]: c for c in (q or {}).get("cameras", [])}
+    source = ctx.inputs.rig_source
+    if source is not None:  # imported rig: its figures on this take's own 2D keypoints
+        q = None
+        by_name = take_reprojection(rig, ctx.inputs.keypoints, ctx.inputs.points_raw)
+        pairs = ", ".join(f"{c['file']} -> {c['session']}" for c in source.get("cameras", [])
+                          if c.get("file") != c.get("session"))
+        parts.append(paragraph(
+            f"Rig imported from {source.get('file', '?')} ({source.get('format', '?')} format, sha256 "
+            f"{str(source.get('sha256', '?'))[:12]}, imported {source.get('imported', '?')})"
+            + (f"; cameras paired in file order: {pairs}" if pairs else "")
+            + ". No board take: the reprojection errors below are of this take's triangulated keypoints in each "
+              "camera's own 2D keypoints (median and 95th percentile over every keypoint the camera saw). A camera "
+              "far above the others sees another person, or its calibration does not fit the footage."))
     if q and by_name:
         parts.append(figure_image(errors_figure(q, ctx.thresholds.max_calibration_px), "calibration_errors.png"))
     rows = []
+    central = "reprojection_mean_px" if source is None else "reprojection_median_px"
     for cam in rig.cameras:
         c = by_name.get(cam.name, {})
         rows.append([cam.name, cam.model, f"{cam.K[0, 0]:.0f}", f"{cam.size[0]}x{cam.size[1]}",
-                     f"{cam.center[2]:.2f}", _num(c.get("reprojection_mean_px"), 2),
+                     f"{cam.center[2]:.2f}", _num(c.get(central), 2),
                      _num(c.get("reprojection_p95_px"), 2),
                      f"{c['coverage']:.0%}" if "coverage" in c else "-", c.get("views", "-")])
-    flags = [not float(by_name.get(cam.name, {}).get("reprojection_mean_px", 0.0)) <= ctx.thresholds.max_calibration_px
-             for cam in rig.cameras]
-    parts.append(table(["camera", "model", "focal px", "image", "height m", "mean px", "p95 px", "board coverage",
-                        "board views"], rows, flags=flags))
+    limit = ctx.thresholds.max_calibration_px if source is None else ctx.thresholds.max_reprojection_px
+    flags = [not float(by_name.get(cam.name, {}).get(central, 0.0)) <= limit for cam in rig.cameras]
+    parts.append(table(["camera", "model", "focal px", "image", "height m",
+                        "mean px" if source is None else "median px", "p95 px", "board coverage",
+                        "board views" if source is None else "keypoints"], rows, flags=flags))
     if q:
         verdict = "passed" if q.get("passed") else "FAILED"
         parts.append(paragraph(f"Calibration gate {verdict}; board square length error "
@@ -189,6 +204,26 @@ def build(ctx: ReportContext) -> Section | None:
         for msg in list(q.get("failures", [])) + list(q.get("warnings", [])):
             parts.append(f'<p class="note">⚠ {esc(msg)}</p>')
     return Section("calibration", "Calibration", LOOK_FOR, tuple(parts))
+
+
+def take_reprojection(rig: CameraRig, keypoints, points) -> dict[str, dict]:
+    """Per camera, ``{"name", "reprojection_mean_px", "reprojection_median_px", "reprojection_p95_px", "views"}``
+    (pixels; views: observations compared) of the take's raw 3D
+    points projected into each camera against its own 2D keypoints (where both exist); empty without them."""
+    if keypoints is None or points is None or points.xyz.shape[:2] != keypoints.xy.shape[1:3]:
+        return {}
+    out = {}
+    for c, name in enumerate(keypoints.camera_names):
+        if name not in rig.names:
+            continue
+        cam = rig[name]
+        err = np.linalg.norm(cam.to_video_pixels(cam.project(points.xyz)) - keypoints.xy[c], axis=-1)
+        err = err[np.isfinite(err) & (keypoints.conf[c] > 0)]
+        if err.size:
+            out[name] = {"name": name, "reprojection_mean_px": float(err.mean()),
+                         "reprojection_median_px": float(np.median(err)),
+                         "reprojection_p95_px": float(np.percentile(err, 95)), "views": int(err.size)}
+    return out
 
 
 def _num(value, digits: int) -> str:
