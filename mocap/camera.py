@@ -205,6 +205,10 @@ class Camera:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str | Path | None = None) -> Camera:
+        from mocap.config import check_keys
+
+        check_keys(d, CAMERA_KEYS, f"cameras {d.get('name', '?') if isinstance(d, dict) else '?'}",
+                   Path(source) if source is not None else Path("<rig>"))
         try:
             return cls(
                 name=str(d["name"]),
@@ -223,6 +227,16 @@ class Camera:
                 fix="each [[cameras]] needs name, size=[w,h], K (3x3), dist, R (3x3), t (3), model",
             ) from exc
 
+
+_MATRIX = ((list,), "a list of 3 rows of 3 numbers")
+#: What a [[cameras]] table of a camera rig TOML may hold.
+CAMERA_KEYS = {"name": ((str,), "a string"), "size": ((list,), "[width, height]"), "K": _MATRIX,
+               "dist": ((list,), "a list of numbers"), "R": _MATRIX, "t": ((list,), "[x, y, z] in metres"),
+               "model": ((str,), '"pinhole" or "fisheye"'), "mirrored": ((bool,), "true or false")}
+#: The top level of a camera rig TOML.
+RIG_KEYS = {"schema_version": ((int,), "1"), "kind": ((str,), '"mocap.camera_rig"'), "units": ((str,), '"m"'),
+            "cameras": ((list,), "[[cameras]] tables"),
+            "metadata": ((dict,), "a [metadata] table")}
 
 #: Distortion coefficient counts OpenCV accepts, per model.
 DIST_COUNTS = {"pinhole": (0, 1, 2, 3, 4, 5, 8, 12, 14), "fisheye": (0, 4)}
@@ -312,6 +326,13 @@ class CameraRig(NamedCameras[Camera]):
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str | Path | None = None) -> CameraRig:
         version = data.get("schema_version")
+        if version is not None and "cameras" in data:
+            from mocap.config import check_keys
+
+            check_keys(data, RIG_KEYS, "", Path(source) if source is not None else Path("<rig>"))
+            if data.get("units", "m") != "m":
+                raise InputError(f"units = {data['units']!r}: camera rig files are in metres", path=source,
+                                 fix='set units = "m" (and the translations in metres)')
         if version is None or "cameras" not in data:
             raise InputError(
                 "not a mocap camera rig (no schema_version / [[cameras]])",

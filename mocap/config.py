@@ -123,3 +123,25 @@ def field_docs(klass: type) -> dict[str, str]:
                     and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str)):
                 docs[node.target.id] = " ".join(inspect.cleandoc(nxt.value.value).split())
     return docs
+
+
+def check_keys(data: Any, keys: dict[str, tuple[tuple[type, ...], str]], where: str, file: Path) -> None:
+    """Every key of ``data`` is known and of an accepted type; else an ``InputError`` naming the file, the
+    table, the key and what to write (with a "did you mean" for misspelt keys). ``keys``: key ->
+    ``(accepted types, what to write)``, e.g. ``{"name": ((str,), "a string")}``."""
+    import difflib
+
+    label = f"[{where}] " if where else ""
+    if not isinstance(data, dict):
+        raise InputError(f"{label or 'the file '}must be a table, not {type(data).__name__}", path=file,
+                         fix="check the file against its documented layout")
+    for key, value in data.items():
+        if key not in keys:
+            close = difflib.get_close_matches(key, list(keys), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError(f"unknown setting {label}{key!r}{hint}", path=file,
+                             fix=f"valid settings{' in ' + label.strip() if label else ''}: {', '.join(keys)}")
+        types, expected = keys[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise InputError(f"setting {label}{key} must be {expected}, not {value!r}", path=file,
+                             fix=f"set {key} to {expected}")

@@ -84,3 +84,31 @@ def _yaw_up_to_z(yaw: float) -> np.ndarray:
     Rz = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
     Rx = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
     return matrix_to_axis_angle(Rz @ Rx)
+
+
+def reimport(bpy, path, fps):
+    """A fresh Blender scene with ``path`` (FBX or glTF) imported at ``fps``; ``(scene, the one armature)``."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = fps, 1.0  # glTF keys are in seconds: sample at the take's rate
+    if str(path).endswith(".fbx"):
+        bpy.ops.import_scene.fbx(filepath=str(path))
+    else:
+        bpy.ops.import_scene.gltf(filepath=str(path))
+    arms = [o for o in scene.objects if o.type == "ARMATURE"]
+    assert len(arms) == 1
+    return scene, arms[0]
+
+
+def max_joint_error(bpy, scene, arm, anim) -> tuple[float, int]:
+    """Largest distance (m) over frames between the armature's bone heads and ``anim``'s joints; and the
+    first frame of the armature's action."""
+    from mocap.export.blender_scene import pose_heads
+
+    P, _ = anim.world_transforms()
+    start = int(round(arm.animation_data.action.frame_range[0]))
+    err = np.empty(anim.n_frames)
+    for f in range(anim.n_frames):
+        scene.frame_set(start + f)
+        err[f] = np.linalg.norm(pose_heads(arm, anim.names) - P[f], axis=1).max()
+    return float(err.max()), start

@@ -282,6 +282,18 @@ def _parse_run_config(path: Path, folder: Path):
     return RunConfig.load(Session.load(folder), path)
 
 
+def _parse_rig_preset(path: Path, folder: Path):
+    from mocap.export.rigs import load_rig
+
+    return load_rig(path)
+
+
+def _parse_board(path: Path, folder: Path):
+    from mocap.calibration.board import load_board
+
+    return load_board(path)
+
+
 def _import(fmt: str, keypoint_set: str | None = None):
     def parse(path: Path, folder: Path):
         from mocap.keypoints2d.importers import import_keypoints
@@ -326,6 +338,8 @@ TARGETS: dict[str, Target] = {t.name: t for t in [
     *[Target(f"calib_{fmt}", "text" if fmt == "qualisys" else "toml", _seed_rig(fmt), _parse_rig(fmt))
       for fmt in ("mocap", "anipose", "freemocap", "pose2sim", "caliscope", "qualisys")],
     Target("session_toml", "toml", _seed_text("session.toml", SESSION_TEXT), _parse_session),
+    Target("rig_preset", "toml", _seed_copy(REPO / "mocap" / "data" / "rigs" / "ue5_mannequin.toml"), _parse_rig_preset),
+    Target("board", "toml", _seed_copy(REPO / "mocap" / "data" / "boards" / "charuco_7x5_a1.toml"), _parse_board),
     Target("run_config", "toml", _seed_text("run.toml", RUN_TEXT), _parse_run_config),
 ]}
 

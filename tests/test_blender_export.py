@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from blender_samples import sample_motion
+from blender_samples import max_joint_error, reimport, sample_motion
 from conftest import ring
 
 from mocap.body import skeleton
@@ -94,31 +94,6 @@ def bpy():
     return pytest.importorskip("bpy")
 
 
-def _reimport(bpy, path, fps):
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
-    scene.render.fps, scene.render.fps_base = fps, 1.0  # glTF keys are in seconds: sample at the take's rate
-    if str(path).endswith(".fbx"):
-        bpy.ops.import_scene.fbx(filepath=str(path))
-    else:
-        bpy.ops.import_scene.gltf(filepath=str(path))
-    arms = [o for o in scene.objects if o.type == "ARMATURE"]
-    assert len(arms) == 1
-    return scene, arms[0]
-
-
-def _max_joint_error(bpy, scene, arm, anim) -> tuple[float, int]:
-    from mocap.export.blender_scene import pose_heads
-
-    P, _ = anim.world_transforms()
-    start = int(round(arm.animation_data.action.frame_range[0]))
-    err = np.empty(anim.n_frames)
-    for f in range(anim.n_frames):
-        scene.frame_set(start + f)
-        err[f] = np.linalg.norm(pose_heads(arm, anim.names) - P[f], axis=1).max()
-    return float(err.max()), start
-
-
 @pytest.mark.parametrize("fmt,preset", [("fbx", None), ("fbx", "unity"), ("fbx", "unreal"), ("glb", None)])
 def test_export_reimports_with_same_world_joints_on_every_frame(bpy, tmp_path, fmt, preset):
     from mocap.export.blender_export import export_blender
@@ -126,9 +101,9 @@ def test_export_reimports_with_same_world_joints_on_every_frame(bpy, tmp_path, f
     anim = from_body_motion(sample_motion(60, fps=30.0, seed=1))
     path = export_blender(anim, tmp_path / f"take.{fmt}", preset_axes=preset)
     assert path.is_file() and not list(tmp_path.glob(".*part*"))  # atomic: no temporary left behind
-    scene, arm = _reimport(bpy, path, 30)
+    scene, arm = reimport(bpy, path, 30)
     assert len(arm.data.bones) == 55  # no leaf bones
-    err, _ = _max_joint_error(bpy, scene, arm, anim)
+    err, _ = max_joint_error(bpy, scene, arm, anim)
     frames = arm.animation_data.action.frame_range
     assert round(frames[1] - frames[0]) + 1 == anim.n_frames
     assert err < 1e-3, f"{fmt} {preset}: max joint error {err * 1000:.3f} mm"
@@ -170,7 +145,7 @@ def test_skinned_mesh_follows_bones_after_fbx_round_trip(bpy, tmp_path):
         weights[4 * k:4 * k + 4, j] = 1.0
     mesh = SkinnedMesh(verts, faces, weights, anim.names)
     path = export_blender(anim, tmp_path / "skinned.fbx", mesh=mesh)
-    scene, arm = _reimport(bpy, path, 30)
+    scene, arm = reimport(bpy, path, 30)
     body = next(o for o in scene.objects if o.type == "MESH")
     P, W = anim.world_transforms()
     D = _world_deltas(anim)

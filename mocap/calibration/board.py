@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from mocap.config import check_keys
 from mocap.errors import InputError
 from mocap.io.tomlio import read_toml
 
@@ -48,10 +49,10 @@ class CharucoBoard:
     paper: str | None = None
 
     def __post_init__(self) -> None:
-        if self.squares_x < 2 or self.squares_y < 2:
-            raise ValueError("a ChArUco board needs at least 2x2 squares")
-        if not 0 < self.marker_length < self.square_length:
-            raise ValueError("marker_length must be positive and smaller than square_length")
+        if not (2 <= self.squares_x <= 1000 and 2 <= self.squares_y <= 1000):
+            raise ValueError("a ChArUco board needs 2 to 1000 squares each way")
+        if not (0 < self.marker_length < self.square_length < 100):
+            raise ValueError("marker_length must be positive and smaller than square_length (metres, under 100)")
 
     @property
     def n_corners(self) -> int:
@@ -122,6 +123,7 @@ class CharucoBoard:
     def from_dict(cls, d: dict[str, Any], *, source: str | Path | None = None, name: str | None = None) -> CharucoBoard:
         fix = ("a board needs type='charuco', squares_x, squares_y, square_length and marker_length "
                "(metres) and dictionary; see calibration/boards/*.toml for examples")
+        check_keys(d, BOARD_KEYS, "", Path(source) if source is not None else Path("<board>"))
         if d.get("type", "charuco") != "charuco":
             raise InputError(f"unsupported board type {d.get('type')!r}", path=source, fix=fix)
         try:
@@ -138,8 +140,19 @@ class CharucoBoard:
             )
         except KeyError as exc:
             raise InputError(f"board definition lacks {exc.args[0]!r}", path=source, fix=fix) from exc
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             raise InputError(f"board definition is invalid: {exc}", path=source, fix=fix) from exc
+
+
+_NUMBER = ((int, float), "a number (metres)")
+BOARD_KEYS = {
+    "schema_version": ((int,), "1"), "type": ((str,), '"charuco"'), "name": ((str,), "a string"),
+    "squares_x": ((int,), "a whole number of squares"), "squares_y": ((int,), "a whole number of squares"),
+    "square_length": _NUMBER, "marker_length": _NUMBER, "dictionary": ((str,), 'an OpenCV dictionary, e.g. '
+    '"DICT_4X4_250"'), "inverted": ((bool,), "true or false"), "legacy_pattern": ((bool,), "true or false"),
+    "paper": ((str,), 'a paper size, e.g. "A1"'), "description": ((str,), "a string"),
+}
+"""What a board TOML file may hold."""
 
 
 def board_search_dirs(extra: list[Path] | None = None) -> list[Path]:

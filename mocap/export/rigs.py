@@ -18,6 +18,7 @@ import numpy as np
 
 from mocap.body.animation import SkeletonAnimation
 from mocap.body.skeleton import JOINT_NAMES
+from mocap.config import check_keys
 from mocap.errors import InputError
 from mocap.geometry import axis_angle_to_matrix
 
@@ -27,6 +28,14 @@ SCHEMA_VERSION = 1
 RIGS_DIR = Path(__file__).resolve().parents[1] / "data" / "rigs"
 RIGS_DIR_ENV = "MOCAP_RIGS_DIR"
 _AXES = ("X", "Y", "Z", "-X", "-Y", "-Z")
+_TEXT = ((str,), "a string")
+_XYZ = ((list,), "[x, y, z] in metres")
+#: What a rig preset TOML file may hold, at the top and in each [[bones]] table.
+RIG_KEYS = {"schema_version": ((int,), "1"), "name": _TEXT, "description": _TEXT, "up": _TEXT, "forward": _TEXT,
+            "root_motion": _TEXT, "fbx_preset": _TEXT, "bones": ((list,), "[[bones]] tables")}
+BONE_KEYS = {"name": _TEXT, "parent": _TEXT, "head": _XYZ, "tail": _XYZ, "roll": ((int, float), "degrees"),
+             "source": _TEXT, "twist_source": _TEXT, "twist_weight": ((int, float), "a share, 0 to 1"),
+             "follow": _TEXT}
 ROOT_MOTIONS = ("pelvis", "ground", "ground_heading", "fixed")
 FBX_PRESET_NAMES = ("default", "unreal", "unity", "mixamo")  # the keys of blender_export.FBX_PRESETS
 _FIX_FORMAT = "see rigs/README.md for the preset format"
@@ -159,6 +168,7 @@ def load_rig(name_or_path: str | Path) -> RigPreset:
 def parse_rig(data: dict, path: Path | None = None) -> RigPreset:
     """Validate a rig's TOML table (see ``rigs/README.md``) and build the preset, bones sorted parents first."""
     where = path if path is not None else Path("<rig>")
+    check_keys(data, RIG_KEYS, "", where)
     if data.get("schema_version") != SCHEMA_VERSION:
         raise InputError(f"schema_version is {data.get('schema_version')!r}; this version reads {SCHEMA_VERSION}",
                          path=where, fix=f"set schema_version = {SCHEMA_VERSION} ({_FIX_FORMAT})")
@@ -201,9 +211,15 @@ def _parse_bone(b: dict, k: int, where: Path) -> dict:
     name = b.get("name") if isinstance(b, dict) else None
     if not isinstance(name, str) or not name:
         raise InputError(f"bone #{k + 1} has no name", path=where, fix=_FIX_FORMAT)
+    check_keys(b, BONE_KEYS, f"bones {name}", where)
     out = {"name": name, "parent": b.get("parent"), "roll": float(b.get("roll", 0.0))}
+    if not np.isfinite(out["roll"]):
+        raise InputError(f"bone {name!r}: roll must be a finite number of degrees", path=where, fix=_FIX_FORMAT)
     for key in ("head", "tail"):
-        v = np.asarray(b.get(key, []), dtype=np.float64) if isinstance(b.get(key), list) else np.array([])
+        try:
+            v = np.asarray(b.get(key, []), dtype=np.float64) if isinstance(b.get(key), list) else np.array([])
+        except (TypeError, ValueError, OverflowError):
+            v = np.array([])
         if v.shape != (3,) or not np.isfinite(v).all():
             raise InputError(f"bone {name!r}: {key} must be three numbers (metres, Z-up)", path=where, fix=_FIX_FORMAT)
         out[key] = v
@@ -220,6 +236,8 @@ def _parse_bone(b: dict, k: int, where: Path) -> dict:
                                  f"or omit {key} for an unmapped bone")
         out[key] = s
     out["twist_weight"] = float(b.get("twist_weight", 0.5 if out["twist_source"] else 0.0))
+    if not 0.0 <= out["twist_weight"] <= 1.0:
+        raise InputError(f"bone {name!r}: twist_weight must be a share from 0 to 1", path=where, fix=_FIX_FORMAT)
     follow = b.get("follow")
     if follow is not None and (not isinstance(follow, str) or out["source"] is not None):
         raise InputError(f"bone {name!r}: follow must be a bone name, and a bone cannot both follow a bone and "
