@@ -36,6 +36,8 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     #                                       # detecting (format, paths: a pattern or a list in camera order,
     #                                       # optional keypoint_set and person = "best" | N)
     # time_offsets = { cam1 = 0.25 }        # optional: seconds after the first camera, set by hand
+    # synchronized = true                   # optional: frame i of every camera is one instant (hardware sync,
+    #                                       # or a tool that synchronized these files): nothing to estimate
 
 Unsynchronized cameras (see the README): a ``[[cameras]]`` entry may give ``fps`` (its true frame
 rate, when the file's is wrong), ``drift_ppm`` (its clock's rate error against the first camera) and
@@ -100,6 +102,7 @@ class Take:
     fps: float | None = None
     keypoints: KeypointFiles | None = None
     time_offsets: dict[str, float] = field(default_factory=dict, hash=False)
+    synchronized: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,8 @@ class Session:
         """Hand-given clock values per camera name (``time_offset``, ``fps``, ``drift_ppm``) for ``take``
         (None: the calibration take), for :func:`mocap.sync.clock.apply_overrides`."""
         offsets = self.calibration_time_offsets if take is None else self.take(take).time_offsets
+        if take is not None and self.take(take).synchronized:  # every camera at 0, unless given otherwise
+            offsets = {**{c.name: 0.0 for c in self.cameras}, **offsets}
         out: dict[str, dict[str, float]] = {}
         for cam in self.cameras:
             values = {"fps": cam.fps, "drift_ppm": cam.drift_ppm, "time_offset": offsets.get(cam.name, cam.time_offset)}
@@ -268,7 +273,8 @@ class Session:
                 kp = KeypointFiles(kp["format"], videos(kp["paths"], f"{where} keypoints", name, "paths"),
                                    kp.get("keypoint_set"), person)
             takes.append(Take(name, videos(t.get("videos", DEFAULT_TAKE_VIDEOS), where, name),
-                              float(fps) if fps is not None else None, kp, offsets(t.get("time_offsets", {}), where)))
+                              float(fps) if fps is not None else None, kp, offsets(t.get("time_offsets", {}), where),
+                              t.get("synchronized", False)))
         take_names = [t.name for t in takes]
         if len(set(take_names)) != len(take_names):
             raise bad(f"take names are not unique: {take_names}", "rename the duplicated [[takes]] entries")
@@ -315,6 +321,7 @@ TAKE_KEYS = {
     "keypoints": ((dict,), 'a table of another tool\'s 2D keypoints, e.g. { format = "openpose", paths = '
                            '"pose/{camera}_json" }'),
     "time_offsets": ((dict,), "a table of camera = seconds after the first camera, e.g. { cam1 = 0.25 }"),
+    "synchronized": ((bool,), "true when frame i of every camera is one instant (nothing for mocap sync to find)"),
 }
 KEYPOINTS_KEYS = {
     "format": ((str,), 'a keypoint file format: "openpose", "dlc" or "mmpose"'),

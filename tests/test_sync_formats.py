@@ -103,12 +103,15 @@ def test_hand_given_clock_values_in_session_toml(tmp_path):
     assert s.sync_overrides(None) == {"b": {"fps": 29.97, "drift_ppm": 12.0, "time_offset": 0.5},
                                       "c": {"time_offset": 0.1}}
     assert s.calibration_options == {}  # time_offsets is not a calibration setting
+    synced = Session.from_dict(session_text(cams, "synchronized = true\ntime_offsets = { c = 0.5 }\n"), root=tmp_path)
+    assert {n: v["time_offset"] for n, v in synced.sync_overrides("t").items()} == {"a": 0.0, "b": 0.0, "c": 0.5}
 
 
 @pytest.mark.parametrize("cams, words", [
-    ('[[cameras]]\nname = "a"\nfps = "30"\n', "camera 'a': fps must be a number"),
+    ('[[cameras]]\nname = "a"\nfps = "30"\n', r"\[cameras #1\] fps must be the camera's real frames per second"),
     ('[[cameras]]\nname = "a"\nfps = 0\n', "camera 'a': fps must be positive"),
-    ('[[cameras]]\nname = "a"\ntime_offset = true\n', "camera 'a': time_offset must be a number"),
+    ('[[cameras]]\nname = "a"\ntime_offset = true\n', r"\[cameras #1\] time_offset must be seconds after"),
+    ('[[cameras]]\nname = "a"\n[[takes]]\nname = "u"\nsynchronized = 1\n', r"\[takes #1\] synchronized must be true"),
 ])
 def test_bad_clock_values_name_the_key(tmp_path, cams, words):
     with pytest.raises(InputError, match=words) as err:
