@@ -126,7 +126,8 @@ def whole_frame_sync(xy, fps, max_lag: float = 5.0, min_overlap: float = 1.0) ->
         score = []
         for k in lags:
             u, v = a[max(k, 0): len(b) + k][: len(a)], b[max(-k, 0): len(a) - k][: len(b)]
-            score.append(np.corrcoef(u, v)[0, 1] if len(u) >= max(min_overlap * ref_fps, 3) else -np.inf)
+            n = min(len(u), len(v))  # both slices run over the overlap (none: empty)
+            score.append(np.corrcoef(u[:n], v[:n])[0, 1] if n >= max(min_overlap * ref_fps, 3) else -np.inf)
         lag = lags[int(np.argmax(score))] / ref_fps  # seconds: b's frame 0 happened at a's time lag
         clocks.append(CameraClock(f"cam{c}", round(lag * fps[c]) / fps[c], fps[c], 0.0, 1.0, "motion"))
     return TakeSync(tuple(clocks))
