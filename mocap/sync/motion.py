@@ -7,8 +7,9 @@
    missing frames do not count). Up to three correlation peaks are kept and
    the one whose triangulation with the reference camera reprojects best wins (periodic motions
    such as walking have several peaks).
-2. **Sub-frame refinement**: every other camera's 2D tracks are read at the reference camera's
-   frame times by Catmull-Rom interpolation at continuous (fractional) frames, all cameras are
+2. **Sub-frame refinement**: every camera's 2D tracks, low-passed without lag (10 Hz: detector
+   jitter out), are read at sample times by Catmull-Rom interpolation at continuous (fractional)
+   frames of each camera's own clock, all cameras are
    triangulated (DLT) and the robust reprojection error is minimised over the offsets (a scan per
    camera, then all offsets together by robust least squares).
 3. **Drift** (takes longer than ``drift_min_span``): the refinement is repeated in windows along
@@ -52,6 +53,9 @@ class MotionSyncConfig:
     """A camera whose keypoints move less than this (median p5-p95 range, pixels, beyond noise) is static."""
     min_conf: float = 0.3
     """Keypoints below this confidence are treated as missing."""
+    track_cutoff_hz: float = 10.0
+    """Before the sub-frame refinement every camera's tracks go through a zero-phase low-pass at this
+    frequency, Hz (body motion lies below it, detector jitter mostly above; 0: off)."""
     robust_px: float = 5.0
     """Scale of the Cauchy loss on reprojection residuals, pixels."""
     max_residual_px: float = 10.0
@@ -71,7 +75,7 @@ class MotionSyncConfig:
     snap_frames: float = 0.1
     """When every camera's offset is within this fraction of a whole frame, all are taken as whole frames (a
     frame-synchronized rig; 0: never): the detector's own temporal smoothing leaves biases of about 0.05 frame
-    between views (0.03-0.05 frame on the synchronized sample session), which 2D keypoints cannot tell from
+    between views (0.01-0.05 frame on the synchronized sample session), which 2D keypoints cannot tell from
     offsets."""
 
 
@@ -217,18 +221,40 @@ class _Views:
     focal: np.ndarray  # (C,)
 
 
-def _views(rig: CameraRig, xy: Sequence[np.ndarray], conf: Sequence[np.ndarray | None], min_conf: float) -> _Views:
+def _views(rig: CameraRig, xy: Sequence[np.ndarray], conf: Sequence[np.ndarray | None], min_conf: float,
+           fps: Sequence[float] | None = None, cutoff_hz: float = 0.0) -> _Views:
     nrm, w = [], []
-    for cam, x, c in zip(rig, xy, conf):
+    for k, (cam, x, c) in enumerate(zip(rig, xy, conf)):
         x = np.asarray(x, float)
         ok = np.isfinite(x).all(-1)
         cc = np.ones(x.shape[:2]) if c is None else np.asarray(c, float)
         ok &= cc >= min_conf
         n = cam.undistort_points(cam.from_video_pixels(np.where(ok[..., None], x, np.nan)))
+        if cutoff_hz > 0 and fps is not None:
+            n = lowpass(n, fps[k], cutoff_hz)
         nrm.append(n)
         w.append(np.where(ok, cc, np.nan))
     focal = np.array([0.5 * (cam.K[0, 0] + cam.K[1, 1]) for cam in rig])
     return _Views(rig, tuple(nrm), tuple(w), focal)
+
+
+def lowpass(values: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
+    """Zero-phase (forward-backward, 2nd order) low-pass of ``values (F, ...)`` over time, each run of
+    frames without NaN on its own: keypoint jitter goes, the timing of the motion stays (no lag)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    if not 0 < cutoff_hz < 0.5 * fps:
+        return values
+    sos = butter(2, cutoff_hz, fs=fps, output="sos")
+    flat = values.reshape(len(values), -1)
+    out = flat.copy()
+    for k in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, k])
+        edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+        for a, b in zip(edges[::2], edges[1::2]):
+            if b - a > 12:  # shorter runs keep their samples
+                out[a:b, k] = sosfiltfilt(sos, flat[a:b, k], padlen=min(9, b - a - 1))
+    return out.reshape(values.shape)
 
 
 def _observe(views: _Views, c: int, clock: CameraClock, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -511,7 +537,7 @@ def motion_sync(
         up[:] = np.nan
     sig = [on_grid(normalize_columns(keypoint_velocity(x, f, u, c, min_conf=cfg.min_conf)), f, rate)
            for x, c, f, u in zip(xy, conf, fps, up)]
-    views = _views(rig, xy, conf, cfg.min_conf)
+    views = _views(rig, xy, conf, cfg.min_conf, fps, cfg.track_cutoff_hz)
     clocks = [CameraClock(nm, 0.0, f, 0.0, 1.0, "motion") for nm, f in zip(names, fps)]
     coarse, scores, confs, curves = _coarse_offsets(views, sig, rate, xy, fps, reference, cfg)
     clocks = [cl.replace(time_offset=float(o), confidence=float(k)) for cl, o, k in zip(clocks, coarse, confs)]
