@@ -3,10 +3,11 @@
 1. **Coarse** (whole take, lags up to ``max_lag`` seconds): every camera's keypoint speed signal
    (per joint, the image velocity along the world's up direction, pixels/s, which looks alike in
    every upright camera; normalized per camera and joint) is put on a fine common grid of local
-   time and cross-correlated with the reference camera's, all joints pooled (:func:`masked_ncc`:
-   missing frames do not count). Up to three correlation peaks are kept and
-   the one whose triangulation with the reference camera reprojects best wins (periodic motions
-   such as walking have several peaks).
+   time and cross-correlated with every other camera's, all joints pooled (:func:`masked_ncc`:
+   missing frames do not count). Per pair, up to three correlation peaks are kept and the one whose
+   two-view triangulation reprojects best wins (periodic motions such as walking have several
+   peaks); offsets are chained from the reference along the best-correlated pairs (a camera that
+   shares little time with the reference is timed through one that shares more).
 2. **Sub-frame refinement**: every camera's 2D tracks, low-passed without lag (10 Hz: detector
    jitter out), are read at sample times by Catmull-Rom interpolation at continuous (fractional)
    frames of each camera's own clock, all cameras are
@@ -15,6 +16,10 @@
 3. **Drift** (takes longer than ``drift_min_span``): the refinement is repeated in windows along
    the take; a line through the windows' offsets gives offset and drift per camera; a last
    refinement of the offsets with the drift applied follows.
+4. **Uncertainty and whole frames**: each offset's standard error comes from refining again
+   without each sixth of the take in turn (jackknife, ``offset_std_s`` in sync.toml); when every
+   camera lands within a tenth of a frame of whole frames, the rig is frame-synchronized and the
+   offsets are taken as those whole frames.
 
 Works with mixed frame rates (each camera is read at its own clock). When a camera (or the
 reference) does not move enough for any of this, :func:`motion_sync` raises ``MocapError``
