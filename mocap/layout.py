@@ -7,14 +7,15 @@ file names::
       run_config.toml  index.html  mocap.log
       calibration/                     CalibrationLayout
         camera_rig.toml  camera_rig.rejected.toml  calibration_quality.toml / .png
-        board_detections.npz  calibration_config.toml  sync.toml  rig_source.toml  .calibrate.stamp.toml
+        board_detections.npz  calibration_config.toml  sync.toml  sync_curves.npz  rig_source.toml
+        .calibrate.stamp.toml
       takes/<take>/                    TakeLayout
-        keypoints2d.npz  sync.toml  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
+        keypoints2d.npz  sync.toml  sync_curves.npz  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
         body_motion.npz  fit.toml  report.html  .<stage>.stamp.toml
         export/<take>_<rig>.<ext>  export/pose2sim/  overlay/<camera>.mp4
 
     <session>/ground_truth/            GroundTruthLayout (sessions made by ``mocap synth``)
-      camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz
+      camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz  <take>/sync.toml
 
 Take and camera names become folder and file names, so they must be plain names (:func:`check_name`):
 no path separators, no ``.``/``..``, nothing that could reach outside the output folder.
@@ -97,6 +98,10 @@ class CalibrationLayout:
         return self.folder / "sync.toml"
 
     @property
+    def sync_curves(self) -> Path:
+        return self.folder / "sync_curves.npz"
+
+    @property
     def source(self) -> Path:
         """Where an imported rig came from (``[calibration] rig`` in session.toml)."""
         return self.folder / "rig_source.toml"
@@ -119,6 +124,11 @@ class TakeLayout:
     @property
     def sync(self) -> Path:
         return self.folder / "sync.toml"
+
+    @property
+    def sync_curves(self) -> Path:
+        """What the sync stage saw (correlation curves, drift windows), for the report."""
+        return self.folder / "sync_curves.npz"
 
     @property
     def people(self) -> Path:
@@ -225,3 +235,7 @@ class GroundTruthLayout:
 
     def body_motion(self, take: str) -> Path:
         return self.folder / check_name(take, "take") / "body_motion.npz"
+
+    def sync(self, take: str) -> Path:
+        """The true camera clocks of a take (``sync.toml`` format)."""
+        return self.folder / check_name(take, "take") / "sync.toml"

@@ -5,7 +5,7 @@ content hash of its inputs and its settings. A stage is reused when its stamp ma
 outputs exist, so an interrupted run resumes where it stopped, and changing a video or a setting
 reruns exactly the stages that depend on it.
 
-Stages: calibrate (once per session) -> detect -> triangulate (+ smooth) -> fit -> export -> report
+Stages: calibrate (once per session) -> detect -> sync -> triangulate (+ smooth) -> fit -> export -> report
 (per take). Stages hand off only through files (see :mod:`mocap.layout`).
 """
 
@@ -31,6 +31,7 @@ from mocap.layout import TakeLayout
 from mocap.report.config import ReportConfig
 from mocap.session import Session
 from mocap.smoothing.filters import SmoothConfig
+from mocap.sync.stage import SyncConfig
 from mocap.triangulation.robust import TriangulateConfig
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int, int], None]
 
 #: Every stage of ``mocap run``, in order.
-STAGES = ("calibrate", "detect", "triangulate", "fit", "export", "report")
-Stage = Literal["calibrate", "detect", "triangulate", "fit", "export", "report"]
+STAGES = ("calibrate", "detect", "sync", "triangulate", "fit", "export", "report")
+Stage = Literal["calibrate", "detect", "sync", "triangulate", "fit", "export", "report"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class RunConfig:
     """``mocap calibrate`` settings (session.toml's ``[calibration]`` table is applied first)."""
     detection: DetectionConfig = field(default_factory=DetectionConfig)
     """``mocap detect`` settings."""
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    """``mocap sync`` settings (when each camera recorded each frame)."""
     triangulation: TriangulateConfig = field(default_factory=TriangulateConfig)
     """``mocap triangulate`` settings."""
     smoothing: SmoothConfig = field(default_factory=SmoothConfig)
@@ -61,7 +64,7 @@ class RunConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     """The per-take HTML report and the session index."""
     until: Stage = "report"
-    """Last stage to run: calibrate, detect, triangulate, fit, export or report."""
+    """Last stage to run: calibrate, detect, sync, triangulate, fit, export or report."""
 
     @classmethod
     def load(cls, session: Session, path: str | Path | None = None, overrides: dict[str, Any] | None = None
@@ -187,6 +190,8 @@ def calibrate_stage(session: Session, config: RunConfig, *, accept: bool = False
     from mocap.calibration.board import load_board
     from mocap.calibration.pipeline import calibrate_session
 
+    from mocap.sync.calibration import calibration_aligner
+
     files = session.layout.calibration
     if session.rig is not None:
         from mocap.calibration.imported import import_session_rig
@@ -197,10 +202,12 @@ def calibrate_stage(session: Session, config: RunConfig, *, accept: bool = False
                          lambda: import_session_rig(session))
     board = load_board(session.board, search=[session.root])
     key = stage_key("calibrate", {"config": to_dict(config.calibration), "board": board.to_dict(),
-                                  "cameras": [vars(c) for c in session.cameras], "accept": accept},
+                                  "cameras": [vars(c) for c in session.cameras], "accept": accept,
+                                  "sync": to_dict(config.sync), "sync_overrides": session.sync_overrides(None)},
                     list(session.calibration_videos) + list(session.floor_videos))
+    align = calibration_aligner(session, config.sync, stride=config.calibration.detect.stride)
     return run_stage("calibrate", None, files.stamp(), key, [files.rig],
-                     lambda: calibrate_session(session, config.calibration, accept=accept,
+                     lambda: calibrate_session(session, config.calibration, accept=accept, align=align,
                                                progress=(lambda s, c, d, t: progress(s, c, d, t)) if progress else None))
 
 
@@ -237,7 +244,7 @@ def _prewarm_imports() -> None:
 
 def take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
                 runs: list[StageRun]) -> None:
-    """detect -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
+    """detect -> sync -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
     from mocap.keypoints2d.stage import detect_take
     from mocap.smoothing.stage import POINT_FILE_FORMATS, smooth_take
     from mocap.triangulation.stage import triangulate_take
@@ -259,6 +266,9 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
                                 progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
     if config.until == "detect":
         return
+    runs.append(sync_stage(session, name, config))
+    if config.until == "sync":
+        return
 
     def triangulate_and_smooth():
         triangulate_take(session, name, config=config.triangulation)
@@ -266,10 +276,24 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
 
     outputs = [files.points3d, files.points3d_raw] + [files.points3d_file(f) for f in POINT_FILE_FORMATS]
     key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
-                                    "smoothing": to_dict(config.smoothing)}, [files.keypoints2d, rig])
+                                    "smoothing": to_dict(config.smoothing)}, [files.keypoints2d, rig, files.sync])
     runs.append(run_stage("triangulate", name, files.stamp("triangulate"), key, outputs, triangulate_and_smooth))
     if config.until != "triangulate":
         body_stages(session, name, config, progress, runs)
+
+
+def sync_stage(session: Session, name: str, config: RunConfig) -> StageRun:
+    """The sync stage of one take: ``sync.toml`` from the videos' sound and the 2D keypoints, reused while they,
+    the calibration, the settings and session.toml's hand-given values are unchanged."""
+    from mocap.sync.stage import sync_take
+
+    files = session.layout.take(name)
+    inputs = [files.keypoints2d, session.layout.calibration.rig]
+    if config.sync.method in ("auto", "audio"):  # the sound of the videos there are (imported keypoints may have none)
+        inputs += [v for v in session.take(name).videos if Path(v).exists()]
+    key = stage_key("sync", {"sync": to_dict(config.sync), "overrides": session.sync_overrides(name)}, inputs)
+    return run_stage("sync", name, files.stamp("sync"), key, [files.sync, files.sync_curves],
+                     lambda: sync_take(session, name, config.sync))
 
 
 def export_plan(take: TakeLayout, config: ExportConfig) -> list[tuple[str, str, Path]]:
@@ -316,22 +340,23 @@ def overlay_take(session: Session | str | Path, take: str, *,
     """Write ``<output>/takes/<take>/overlay/<camera>.mp4`` for every camera of a take: the detected
     keypoints, and the smoothed 3D points projected back when the take has been triangulated."""
     from mocap.camera import CameraRig
-    from mocap.keypoints2d.keypoints import Keypoints2D
     from mocap.keypoints2d.overlay import overlay_views
+    from mocap.keypoints2d.stage import load_take_keypoints
+    from mocap.sync.clock import TakeSync
+    from mocap.sync.resample import points_at_frames
     from mocap.triangulation.points import Points3D
 
     session = Session.of(session)
-    t = session.take(take)
-    files = session.layout.take(take)
-    if not files.keypoints2d.is_file():
-        raise InputError("2D keypoints not found", path=files.keypoints2d,
-                         fix=f"run `mocap detect {session.root} --take {take}`")
-    kp = Keypoints2D.load(files.keypoints2d)
+    kp = load_take_keypoints(session, take)
+    t, files = session.take(take), session.layout.take(take)
     reprojected = None
     rig_path = session.layout.calibration.rig
     if files.points3d.is_file() and rig_path.is_file():
         rig = CameraRig.load(rig_path).subset(kp.camera_names)
-        xyz = Points3D.load(files.points3d).xyz
-        reprojected = [cam.to_video_pixels(cam.project(xyz)) for cam in rig.cameras]
+        points = Points3D.load(files.points3d)
+        sync = TakeSync.load(files.sync) if files.sync.is_file() else None
+        reprojected = [cam.to_video_pixels(cam.project(points_at_frames(points.xyz, points.timestamps, sync, cam.name,
+                                                                        int(n))))
+                       for cam, n in zip(rig.cameras, kp.frame_counts)]
     videos = [t.videos[session.camera_names.index(n)] for n in kp.camera_names]
     return overlay_views(videos, kp, [files.overlay_video(n) for n in kp.camera_names], reprojected, progress=progress)

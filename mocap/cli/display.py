@@ -118,6 +118,10 @@ def _quality(r, session) -> str:
     if r.stage == "detect":
         kp = Keypoints2D.load(r.outputs[0])
         return "person found: " + ", ".join(f"{n} {v:.0%}" for n, v in zip(kp.camera_names, kp.detection_rate()))
+    if r.stage == "sync":
+        from mocap.sync.clock import TakeSync
+
+        return sync_summary(TakeSync.load(r.outputs[0]))
     if r.stage == "triangulate":
         raw = Points3D.load(session.layout.take(r.take).points3d_raw)
         ok = np.isfinite(raw.xyz[..., 0])
@@ -132,6 +136,29 @@ def _quality(r, session) -> str:
     if r.stage == "report":
         return str(r.outputs[0]) if r.outputs else ""
     return ""
+
+
+def sync_summary(sync) -> str:
+    """One line: each camera's offset (ms), drift and method."""
+    parts = []
+    for c in list(sync)[1:]:
+        drift = f" {c.drift_ppm:+.0f} ppm" if c.drift_ppm else ""
+        parts.append(f"{c.name} {c.time_offset * 1000:+.1f} ms{drift} ({c.method})")
+    return ", ".join(parts) or "one camera"
+
+
+def print_sync(take: str, sync, path: Path) -> None:
+    """A table of a take's clocks: offset (s and frames), frame rate, drift, confidence, method."""
+    from rich.table import Table
+
+    table = Table(title=f"sync of take {take}")
+    for col in ("camera", "offset (s)", "offset (frames)", "fps", "drift (ppm)", "confidence", "method"):
+        table.add_column(col)
+    for c in sync:
+        table.add_row(c.name, f"{c.time_offset:+.4f}", f"{c.time_offset * c.fps:+.2f}", f"{c.fps:g}",
+                      f"{c.drift_ppm:+.1f}", f"{c.confidence:.2f}", c.method)
+    console().print(table)
+    console().print(f"  {path}", soft_wrap=True)
 
 
 def print_runs(runs, session) -> None:

@@ -1,4 +1,4 @@
-"""The pipeline's commands: calibrate, detect, import, overlay, triangulate, fit, export, run, report, demo.
+"""The pipeline's commands: calibrate, detect, import, sync, overlay, triangulate, fit, export, run, report, demo.
 
 Each is a thin wrapper over a library function; stage settings come from the config dataclasses (their
 fields are the options, see :mod:`mocap.cli.options`), over a ``--config`` file, over session.toml.
@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from mocap.calibration.config import CalibrationConfig
-from mocap.cli.display import console, print_calibration, print_runs, progress_bars, setup_logging
+from mocap.cli.display import console, print_calibration, print_runs, print_sync, progress_bars, setup_logging
 from mocap.cli.options import ConfigOptions, parse_assignment, settings_listing
 from mocap.errors import InputError, MocapError
 from mocap.export.config import ExportConfig
@@ -22,6 +22,7 @@ from mocap.fitting.fit import FitConfig
 from mocap.keypoints2d.stage import DetectionConfig
 from mocap.pipeline import STAGES, RunConfig
 from mocap.smoothing.filters import SmoothConfig
+from mocap.sync.stage import SyncConfig
 from mocap.triangulation.robust import TriangulateConfig
 
 SESSION = click.argument("session", type=click.Path(path_type=Path))
@@ -34,6 +35,7 @@ TAKE = click.option("--take", "-t", "take", required=True, help="Take name (a [[
 
 CALIBRATION = ConfigOptions(CalibrationConfig, "calibration")
 DETECTION = ConfigOptions(DetectionConfig, "detection")
+SYNC = ConfigOptions(SyncConfig, "sync")
 TRIANGULATION = ConfigOptions(TriangulateConfig, "triangulation")
 SMOOTHING = ConfigOptions(SmoothConfig, "smoothing", prefix="smoothing_")
 FIT = ConfigOptions(FitConfig, "fit")
@@ -75,9 +77,11 @@ def _take_names(s, takes) -> list[str]:
 @VERBOSE
 @CALIBRATION.decorate
 def calibrate(session, config_file, accept, output, verbose, **options):
-    """Calibrate the session's cameras from its ChArUco calibration take (or import the calibration file
-    session.toml names with [calibration] rig)."""
+    """Calibrate the session's cameras from its ChArUco calibration take, synchronized first as `mocap sync`
+    does takes (hand-given [calibration] time_offsets, else sound, else the board's motion); or import the
+    calibration file session.toml names with [calibration] rig."""
     from mocap.calibration.pipeline import calibrate_session
+    from mocap.sync.calibration import calibration_aligner
 
     s = load_session(session, output, verbose)
     if s.rig is not None:
@@ -87,10 +91,12 @@ def calibrate(session, config_file, accept, output, verbose, **options):
         console().print(f"imported {len(imported.rig)} cameras from {imported.source} ({imported.format})\n"
                         f"  rig {s.layout.calibration.rig}", soft_wrap=True)
         return
-    config = run_config(s, config_file, (CALIBRATION, options)).calibration
+    full = run_config(s, config_file, (CALIBRATION, options))
+    config = full.calibration
+    align = calibration_aligner(s, full.sync, stride=config.detect.stride)
     progress, callback = progress_bars()
     with progress:
-        result = calibrate_session(s, config, accept=accept,
+        result = calibrate_session(s, config, accept=accept, align=align,
                                    progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
     print_calibration(result)
 
@@ -115,6 +121,26 @@ def detect(session, takes, config_file, output, verbose, **options):
         rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
         console().print(f"{name}: {kp.n_frames} frames, person detected in: {rates}\n  keypoints {path}",
                         soft_wrap=True)
+
+
+@click.command()
+@SESSION
+@TAKES
+@CONFIG
+@OUTPUT
+@VERBOSE
+@SYNC.decorate
+def sync(session, takes, config_file, output, verbose, **options):
+    """Find when each camera recorded each frame (time offsets, frame rates, clock drift) from the videos'
+    sound and the 2D keypoints -> sync.toml, which triangulation then follows. Hand-given values in
+    session.toml (time_offsets, fps, drift_ppm) win."""
+    from mocap.sync.stage import sync_take
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (SYNC, options)).sync
+    for name in _take_names(s, takes):
+        result = sync_take(s, name, config)
+        print_sync(name, result.sync, s.layout.take(name).sync)
 
 
 @click.command("import")
@@ -234,7 +260,7 @@ def _run_help() -> str:
 @click.option("--accept", is_flag=True, help="Go on even if calibration fails its quality gate.")
 @VERBOSE
 def run(session, takes, config_file, assignments, until, output, accept, verbose):
-    """Run every stage (calibrate, detect, triangulate + smooth, fit, export, report), reusing what is
+    """Run every stage (calibrate, detect, sync, triangulate + smooth, fit, export, report), reusing what is
     already done."""
     from mocap.pipeline import run_session
 
@@ -352,7 +378,8 @@ def export(source, fmt, rig, out, **options):
     console().print(f"wrote {path}" + (" (with the skinned body mesh)" if mesh is not None else ""), soft_wrap=True)
 
 
-COMMANDS = (calibrate, detect, import_, overlay, triangulate, fit, run, report, demo, export)
+COMMANDS = (calibrate, detect, import_, sync, overlay, triangulate, fit, run, report, demo, export)
 #: The config tables each command takes options from (for the help test and docs).
-COMMAND_CONFIGS = {"calibrate": (CALIBRATION,), "detect": (DETECTION,), "triangulate": (TRIANGULATION, SMOOTHING),
+COMMAND_CONFIGS = {"calibrate": (CALIBRATION,), "detect": (DETECTION,), "sync": (SYNC,),
+                   "triangulate": (TRIANGULATION, SMOOTHING),
                    "fit": (FIT,), "export": (EXPORT,)}

@@ -115,32 +115,41 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--distortion", is_flag=True, help="Give the cameras lens distortion.")
 @click.option("--noise", type=float, default=0.0, show_default=True, help="Gaussian sensor noise sigma (grey levels).")
 @click.option("--blur", is_flag=True, help="Motion blur (3 sub-frames over half a frame).")
-@click.option("--time-offsets", help="Per-camera delays in seconds, comma separated.")
+@click.option("--time-offsets", help="Per-camera start times in seconds, comma separated (unsynchronized cameras).")
+@click.option("--camera-fps", help="Per-camera frame rates of the motion take, comma separated (e.g. 30,60,29.97,25).")
+@click.option("--drift-ppm", help="Per-camera clock drift in parts per million, comma separated.")
+@click.option("--audio", is_flag=True, help="Mux a sound track (claps, footsteps, room noise, as each camera heard "
+                                            "it on its own clock) into every take video.")
 @click.option("--engine", type=click.Choice(["workbench", "cycles"]), default="workbench", show_default=True,
               help="workbench (fast) or cycles.")
 @click.option("--model", type=click.Path(path_type=Path), help="Body model .npz (default: the shipped open model).")
 @click.option("--board", "board_name", default="charuco_5x4_a0", show_default=True,
               help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in board or a board .toml.")
-def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, noise, blur, time_offsets, engine,
-                  model, board_name):
+def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, noise, blur, time_offsets, camera_fps,
+                  drift_ppm, audio, engine, model, board_name):
     """Render a session with a moving person (calibration take + motion take) and its ground truth."""
     import shlex
     import time
 
-    from mocap.synth.human_take import HumanSessionConfig, write_human_session
+    from mocap.synth.human_take import HumanSessionConfig, take_clocks, write_human_session
 
     setup_logging(False)
     try:
         width, height = (int(v) for v in size.lower().split("x"))
-        offsets = tuple(float(v) for v in time_offsets.split(",")) if time_offsets else ()
+        offsets, rates, drift = (tuple(float(v) for v in text.split(",")) if text else ()
+                                 for text in (time_offsets, camera_fps, drift_ppm))
     except ValueError as exc:
-        raise MocapError(f"bad --size or --time-offsets ({exc})",
-                         fix="e.g. --size 640x480 --time-offsets 0,0.01,0,0") from exc
+        raise MocapError(f"bad --size, --time-offsets, --camera-fps or --drift-ppm ({exc})",
+                         fix="e.g. --size 640x480 --time-offsets 0,0.012,-1.5,2 --camera-fps 30,60,30,25") from exc
     command = "mocap " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
                                 seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
-                                time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
-                                board=board_name, command=command)
+                                time_offsets=offsets, camera_fps=rates, drift_ppm=drift, audio=audio, engine=engine,
+                                model_path=str(model) if model else None, board=board_name, command=command)
+    try:
+        take_clocks(config, cameras)
+    except ValueError as exc:  # per-camera lists of the wrong length, bad rates
+        raise MocapError(str(exc), fix="give one comma-separated value per camera (--cameras), rates > 0") from exc
     from mocap.io.atomic import atomic_folder
 
     progress, callback = progress_bars()

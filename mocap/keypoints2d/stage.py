@@ -92,10 +92,11 @@ def detect_views(
     mirrored: Sequence[bool] | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> Keypoints2D:
-    """Detect keypoints in synchronized videos (one per camera) -> ``Keypoints2D``.
+    """Detect keypoints in the videos of one take (one per camera) -> ``Keypoints2D``.
 
-    Cameras with different frame counts are reported (a warning naming them) and padded with NaN
-    to the longest: frames are aligned by index, never silently resampled.
+    Every camera keeps its own frame count and frame rate (``frame_counts``, ``camera_fps``); the
+    arrays are padded with NaN to the longest. Which frames happened together is the sync stage's
+    answer (``sync.toml``), never guessed here.
     """
     mirrored = list(mirrored) if mirrored is not None else [False] * len(sources)
     infos = [open_frames(s) for s in sources]  # fail fast on missing or corrupt videos
@@ -104,16 +105,17 @@ def detect_views(
     counts = [r[5] for r in results]
     n_frames = max(counts)
     if len(set(counts)) > 1:
-        log.warning("cameras have different frame counts (%s); frames are aligned by index and the shorter "
-                    "videos padded with missing keypoints", ", ".join(f"{n}: {c}" for n, c in zip(camera_names, counts)))
+        log.info("cameras have different frame counts (%s); the sync stage puts them on one timeline",
+                 ", ".join(f"{n}: {c}" for n, c in zip(camera_names, counts)))
     n_joints = results[0][0].shape[1]
     xy = np.full((len(sources), n_frames, n_joints, 2), np.nan, np.float32)
     conf = np.zeros((len(sources), n_frames, n_joints), np.float32)
     for c, r in enumerate(results):
         xy[c, : r[5]], conf[c, : r[5]] = r[0], r[1]
     fps = next((i.fps for i in infos if np.isfinite(i.fps) and i.fps > 0), 30.0)
+    rates = [float(r[4]) if np.isfinite(r[4]) and r[4] > 0 else float(fps) for r in results]
     return Keypoints2D(xy, conf, results[0][3], tuple(results[0][2]), tuple(camera_names),
-                       np.arange(n_frames) / fps, float(fps))
+                       np.arange(n_frames) / fps, float(fps), np.array(counts), np.array(rates))
 
 
 def detect_take(session: Session | str | Path, take: str, config: DetectionConfig = DetectionConfig(), *,
@@ -137,3 +139,12 @@ def detect_take(session: Session | str | Path, take: str, config: DetectionConfi
         check_video_sizes(session, take, rig)  # a clear error before any work when a video does not fit its camera
     kp = detect_views(t.videos, session.camera_names, config, mirrored=mirrored, progress=progress)
     return kp, kp.save(session.layout.take(take).keypoints2d)
+
+
+def load_take_keypoints(session: Session, take: str) -> Keypoints2D:
+    """A take's ``keypoints2d.npz``; an ``InputError`` naming the file and the command that makes it when absent."""
+    session.take(take)  # a clear error for an unknown take
+    path = session.layout.take(take).keypoints2d
+    if not path.is_file():
+        raise InputError("2D keypoints not found", path=path, fix=f"run `mocap detect {session.root} --take {take}` first")
+    return Keypoints2D.load(path)

@@ -17,6 +17,8 @@ from mocap.evaluation.ground_truth import GroundTruth, has_ground_truth, load_gr
 from mocap.io.tomlio import read_toml
 from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.session import Session
+from mocap.sync.clock import TakeSync
+from mocap.sync.curves import SyncCurves
 from mocap.triangulation.points import Points3D
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ class TakeInputs:
         created: when the newest output was written (``YYYY-mm-dd HH:MM``).
         ground_truth: known answers of a synthetic session, or ``None``.
         rig_source: ``rig_source.toml`` as a dict when the rig was imported from another calibration file.
+        sync: the take's camera clocks (``sync.toml``).
+        sync_curves: what the sync methods saw (``sync_curves.npz``).
     """
 
     session: Session
@@ -54,6 +58,8 @@ class TakeInputs:
     created: str = ""
     ground_truth: GroundTruth | None = None
     rig_source: dict | None = None
+    sync: TakeSync | None = None
+    sync_curves: SyncCurves | None = None
 
     @property
     def camera_names(self) -> list[str]:
@@ -146,5 +152,7 @@ def load_take_inputs(session: Session, take: str) -> TakeInputs:
     body = BodyMotion.load(files.body_motion) if files.body_motion.is_file() else None
     truth = take_ground_truth(session, take, rig.names if rig is not None else None)
     source = read_toml(calib.source) if session.rig is not None and calib.source.is_file() else None
+    sync = TakeSync.load(files.sync) if files.sync.is_file() else None
+    curves = SyncCurves.load(files.sync_curves) if files.sync_curves.is_file() else None
     return TakeInputs(session, take, files.folder, rig, quality, keypoints, points, raw, body,
-                      stage_timings(session, take), _newest_output(files.results()), truth, source)
+                      stage_timings(session, take), _newest_output(files.results()), truth, source, sync, curves)

@@ -12,13 +12,14 @@ from mocap.report.context import ReportContext
 from mocap.report.figures import KeyFigure, ReportThresholds, key_figures
 from mocap.report.inputs import load_take_inputs
 from mocap.report.page import Section, esc, page
-from mocap.report.sections import calibration, detection, fit, ground_truth, motion3d, summary
+from mocap.report.sections import calibration, detection, fit, ground_truth, motion3d, summary, sync
 from mocap.report.truth import compare_with_truth
 from mocap.session import Session
 
 log = logging.getLogger(__name__)
 
-SECTION_BUILDERS = (summary.build, calibration.build, detection.build, motion3d.build, fit.build, ground_truth.build)
+SECTION_BUILDERS = (summary.build, calibration.build, detection.build, sync.build, motion3d.build, fit.build,
+                    ground_truth.build)
 """Section builders in page order; each returns ``None`` when its inputs do not exist."""
 
 

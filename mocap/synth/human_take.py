@@ -11,15 +11,23 @@
     OUT/ground_truth/<take>/body_motion.npz  # the true BodyMotion (SMPL-X parameters, open_smplx)
     OUT/ground_truth/<take>/joints.npz     # true 3D joints and surface landmarks per frame (world, metres)
 
+    OUT/ground_truth/<take>/sync.toml      # the true camera clocks (sync.toml format, relative to the first camera)
+
 ``joints.npz``: ``smplx_joints (F, 76, 3)`` (55 skeleton joints + smplx's 21 extra landmarks) with
 ``smplx_joint_names``, ``blazepose (F, 33, 3)`` (the model's BlazePose-comparable surface landmarks)
-with ``blazepose_names``, ``fps``, ``timestamps (F,)``, ``camera_names (C,)`` and ``time_offsets (C,)``:
-camera ``c``'s frame ``f`` shows the body at ``timestamps[f] + time_offsets[c]`` (between two frames
-the mesh is interpolated linearly), while the ground truth is at ``timestamps[f]``.
+with ``blazepose_names``, ``fps``, ``timestamps (F,)`` (truth times, seconds), ``camera_names (C,)``,
+``time_offsets (C,)``, ``camera_fps (C,)`` and ``drift_ppm (C,)``: camera ``c``'s frame ``f`` shows the
+body at truth time ``time_offsets[c] + f / camera_fps[c] * (1 + drift_ppm[c] * 1e-6)`` (between two
+truth frames the mesh is interpolated linearly). The truth covers the whole take (``seconds``) at the
+fastest camera's rate; each camera starts recording ``time_offsets[c]`` seconds into it and records
+until it ends (synchronized cameras at the take's rate: frame ``f`` is ``timestamps[f]``). With ``audio``, every take
+video carries the sound of the room (claps, footsteps, hum, voices) as its camera heard it, on its
+own clock (:mod:`mocap.synth.audio`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.io.atomic import atomic_path, write_npz, write_text
+from mocap.layout import GroundTruthLayout
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +69,13 @@ class HumanSessionConfig:
     """Motion blur: average this many sub-frames spread over half a frame interval (1 = none)."""
     time_offsets: tuple[float, ...] = ()
     """Per camera, seconds by which its frames are late (unsynchronised cameras); empty = all 0."""
+    camera_fps: tuple[float, ...] = ()
+    """Per camera frame rate of the motion take (e.g. 30, 60, 29.97); empty = all ``fps``."""
+    drift_ppm: tuple[float, ...] = ()
+    """Per camera clock drift, parts per million (positive: its frames are further apart in real time)."""
+    audio: bool = False
+    """Mux a sound track into every take video: claps (the first when every camera records), footsteps
+    and room noise, as each camera heard them on its own clock."""
     engine: str = "workbench"
     """Renderer: workbench (fast) or cycles."""
     board: str = "charuco_5x4_a0"
@@ -128,16 +144,17 @@ def interpolate_frames(values: np.ndarray, fps: float, times: np.ndarray) -> np.
 class _VideoWriters:
     """One streaming mp4 writer per camera, each renamed into place only when all frames are written."""
 
-    def __init__(self, paths: Sequence[Path], fps: float, size: tuple[int, int]):
+    def __init__(self, paths: Sequence[Path], fps: float | Sequence[float], size: tuple[int, int]):
         import contextlib
 
         import cv2
 
         self._stack = contextlib.ExitStack()
         self.writers = []
-        for path in paths:
+        rates = [float(fps)] * len(paths) if np.isscalar(fps) else [float(f) for f in fps]
+        for path, rate in zip(paths, rates):
             tmp = self._stack.enter_context(atomic_path(path))
-            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size, isColor=True)
+            writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), rate, size, isColor=True)
             if not writer.isOpened():
                 raise RuntimeError(f"OpenCV cannot write {path}")
             self.writers.append(writer)
@@ -152,24 +169,87 @@ class _VideoWriters:
 
 
 def render_take(renderer, vertices: np.ndarray, fps: float, paths: Sequence[Path], *,
-                time_offsets: Sequence[float] = (), blur_subframes: int = 1,
+                time_offsets: Sequence[float] = (), blur_subframes: int = 1, clocks: CameraClocks | None = None,
                 progress: Progress | None = None) -> None:
-    """Render ``vertices (F, V, 3)`` (world) with every camera of ``renderer`` into the videos ``paths``."""
+    """Render ``vertices (F, V, 3)`` (world; frame ``k`` at truth time ``k / fps``) with every camera
+    of ``renderer`` into the videos ``paths``.
+
+    Every camera records ``F`` frames at ``fps``, its frame ``f`` at ``f / fps + time_offsets[c]``; or, with
+    ``clocks``, ``clocks.frames[c]`` frames at ``clocks.times(c)`` and its own frame rate."""
     F = len(vertices)
     C = len(paths)
-    offsets = np.zeros(C) if not len(time_offsets) else np.asarray(time_offsets, float)
-    if len(offsets) != C:
-        raise ValueError(f"got {len(offsets)} time offsets for {C} cameras")
+    if clocks is None:
+        offsets = np.zeros(C) if not len(time_offsets) else np.asarray(time_offsets, float)
+        if len(offsets) != C:
+            raise ValueError(f"got {len(offsets)} time offsets for {C} cameras")
+        clocks = CameraClocks(tuple(offsets), (float(fps),) * C, (0.0,) * C, (F,) * C)
     n_sub = max(int(blur_subframes), 1)
-    sub = (np.arange(n_sub) - (n_sub - 1) / 2) / n_sub * 0.5 / fps  # spread over half a frame interval
     size = renderer.rig.cameras[0].size
-    with _VideoWriters(paths, fps, size) as out:
-        for f in range(F):
+    total = max(clocks.frames)
+    with _VideoWriters(paths, list(clocks.fps), size) as out:
+        for f in range(total):
             for c in range(C):
-                shots = interpolate_frames(vertices, fps, f / fps + offsets[c] + sub)
+                if f >= clocks.frames[c]:
+                    continue
+                # motion blur: sub-frames spread over half of this camera's frame interval
+                sub = (np.arange(n_sub) - (n_sub - 1) / 2) / n_sub * 0.5 / clocks.fps[c]
+                shots = interpolate_frames(vertices, fps, clocks.times(c)[f] + sub)
                 out.writers[c].write(renderer.render(c, shots))
             if progress is not None:
-                progress("render", f + 1, F)
+                progress("render", f + 1, total)
+
+
+@dataclass(frozen=True)
+class CameraClocks:
+    """When each camera of a synthetic take records: truth time of frame ``f`` of camera ``c`` is
+    ``offsets[c] + f / fps[c] * (1 + drift_ppm[c] * 1e-6)``, for ``f < frames[c]``."""
+
+    offsets: tuple[float, ...]
+    fps: tuple[float, ...]
+    drift_ppm: tuple[float, ...]
+    frames: tuple[int, ...]
+
+    def times(self, c: int) -> np.ndarray:
+        """``(frames[c],)`` truth times of camera ``c``'s frames."""
+        return self.offsets[c] + np.arange(self.frames[c]) / self.fps[c] * (1.0 + self.drift_ppm[c] * 1e-6)
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """Truth times of the first and last frame any camera records."""
+        return min(self.offsets), max(float(self.times(c)[-1]) for c in range(len(self.frames)))
+
+    @property
+    def synchronized(self) -> bool:
+        return len(set(self.offsets)) == 1 and len(set(self.fps)) == 1 and not any(self.drift_ppm)
+
+
+def take_clocks(config: HumanSessionConfig, n_cameras: int) -> CameraClocks:
+    """Every camera's clock from the config. The take (the truth) lasts ``seconds``; camera ``c`` starts
+    recording ``time_offsets[c]`` seconds into it (>= 0) and records until the take ends."""
+
+    def per_camera(values: tuple[float, ...], default: float, what: str) -> tuple[float, ...]:
+        if values and len(values) != n_cameras:
+            raise ValueError(f"{what} needs one value per camera ({n_cameras}), got {len(values)}")
+        return tuple(float(v) for v in values) if values else (float(default),) * n_cameras
+
+    offsets = per_camera(config.time_offsets, 0.0, "--time-offsets")
+    rates = per_camera(config.camera_fps, config.fps, "--camera-fps")
+    drift = per_camera(config.drift_ppm, 0.0, "--drift-ppm")
+    if any(not r > 0 for r in rates):
+        raise ValueError(f"frame rates must be positive, got {rates}")
+    if any(o < 0 for o in offsets):
+        raise ValueError(f"time offsets are when each camera starts recording within the take: give values >= 0, "
+                         f"got {offsets}")
+    synchronized = len(set(offsets)) == 1 and len(set(rates)) == 1 and not any(drift)
+    if config.seconds is None:
+        if not synchronized:
+            raise ValueError("unsynchronized cameras need the take's length (--seconds)")
+        return CameraClocks(offsets, rates, drift, (0,) * n_cameras)  # frames: set from the motion's length
+    if max(offsets) >= config.seconds:
+        raise ValueError(f"every camera must start before the take ends ({config.seconds} s), got {offsets}")
+    frames = tuple(int(np.floor((config.seconds - o) * r / (1 + d * 1e-6) + 1e-6)) + 1
+                   for o, r, d in zip(offsets, rates, drift))
+    return CameraClocks(offsets, rates, drift, frames)
 
 
 def body_ground_truth(model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarray, fps: float):
@@ -220,8 +300,7 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     out = Path(out_dir)
     t_start = time.perf_counter()
     rig = session_rig(config)
-    if config.time_offsets and len(config.time_offsets) != len(rig):
-        raise ValueError(f"--time-offsets needs one value per camera ({len(rig)}), got {len(config.time_offsets)}")
+    clocks = take_clocks(config, len(rig))
     model_path = Path(config.model_path) if config.model_path else None
     model = lbs.load_model(model_path)
     if model_path is None:
@@ -234,7 +313,9 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
         found = [p for p in (model_path.parent / "texture.png", model_path.parent / "texture.jpg") if p.is_file()]
         texture = load_texture(found[0]) if found else None
     betas = np.zeros(10) if not config.betas else np.asarray(config.betas, float)
-    clip = make_motion(config.motion, model, betas, fps=config.fps, seconds=config.seconds)
+    # The truth: the whole take at the fastest camera's rate; cameras start within it.
+    truth_fps = max(clocks.fps)
+    clip = make_motion(config.motion, model, betas, fps=truth_fps, seconds=config.seconds)
     board, board_ref = session_board(out, config.board)
     per_camera, per_pair, floor = config.calibration_views
     if progress is not None:
@@ -243,19 +324,52 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
                               n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor, board_ref=board_ref)
     if progress is not None:
         progress("calibration take", 1, 1)
-    verts, motion, arrays = body_ground_truth(model, betas, clip.pose, clip.transl, config.fps)
+    verts, motion, arrays = body_ground_truth(model, betas, clip.pose, clip.transl, truth_fps)
+    if clocks.synchronized:  # every camera records exactly the truth frames
+        clocks = dataclasses.replace(clocks, frames=tuple(len(verts) - int(round(o * truth_fps))
+                                                          for o in clocks.offsets))
     take = config.take_name
     gt = out / "ground_truth" / take
     motion.save(gt / "body_motion.npz")
-    offsets = np.asarray(config.time_offsets or np.zeros(len(rig)), float)
-    write_npz(gt / "joints.npz", **arrays, camera_names=np.array(rig.names), time_offsets=offsets)
+    write_npz(gt / "joints.npz", **arrays, camera_names=np.array(rig.names), time_offsets=np.array(clocks.offsets),
+              camera_fps=np.array(clocks.fps), drift_ppm=np.array(clocks.drift_ppm))
+    true_sync(rig.names, clocks).save(GroundTruthLayout(out / "ground_truth").sync(take))
     options = RenderOptions(engine=config.engine, noise_sigma=config.noise_sigma, seed=config.seed)
     renderer = HumanRenderer(model, rig, options, texture=texture)
+    videos = [out / "takes" / take / f"{n}.mp4" for n in rig.names]
     try:
-        render_take(renderer, verts, config.fps, [out / "takes" / take / f"{n}.mp4" for n in rig.names],
-                    time_offsets=offsets, blur_subframes=config.blur_subframes, progress=progress)
+        render_take(renderer, verts, truth_fps, videos, clocks=clocks, blur_subframes=config.blur_subframes, progress=progress)
     finally:
         renderer.close()
+    if config.audio:
+        add_take_audio(videos, rig.names, clocks, seed=config.seed)
     write_session_toml(out, config, rig, board_ref)
     log.info("rendered %s in %.0f s", out, time.perf_counter() - t_start)
     return out
+
+
+def true_sync(names: Sequence[str], clocks: CameraClocks):
+    """The true clocks as a :class:`~mocap.sync.clock.TakeSync`, relative to the first camera (as the
+    sync stage writes them)."""
+    from mocap.sync.clock import CameraClock, TakeSync
+
+    cams = (CameraClock(n, o, f, d, 1.0, "manual")
+            for n, o, f, d in zip(names, clocks.offsets, clocks.fps, clocks.drift_ppm))
+    return TakeSync(tuple(cams), {"source": "mocap synth (ground truth)"}).rereferenced()
+
+
+def add_take_audio(videos: Sequence[Path], names: Sequence[str], clocks: CameraClocks, *, seed: int = 0) -> None:
+    """Mux each camera's recording of one room sound into its video: a clap 0.4 s after the last camera
+    started and then every 6-9 s, footsteps about every 0.6 s, hum, voices and noise."""
+    from mocap.sync.clock import CameraClock
+    from mocap.synth.audio import synth_take_audio
+
+    rng = np.random.default_rng(seed + 17)
+    start, end = clocks.span
+    claps = [min(max(clocks.offsets) + 0.4, 0.5 * (max(clocks.offsets) + end))]
+    while claps[-1] < end - 6.0:
+        claps.append(claps[-1] + float(rng.uniform(6.0, 9.0)))
+    steps = list(start + 0.3 + np.cumsum(rng.uniform(0.5, 0.7, int((end - start) / 0.5) + 1)))
+    cams = [CameraClock(n, o, f, d) for n, o, f, d in zip(names, clocks.offsets, clocks.fps, clocks.drift_ppm)]
+    seconds = [n / f for n, f in zip(clocks.frames, clocks.fps)]
+    synth_take_audio(videos, cams, claps=claps, footsteps=[t for t in steps if t < end], seconds=seconds, seed=seed)
