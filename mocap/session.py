@@ -16,6 +16,7 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     name = "my_session"
     board = "charuco_7x5_a1"          # a built-in board (calibration/boards) or a .toml path
     output_dir = "output"             # optional, relative to the session folder
+    performers = ["ana", "ben"]       # optional: several performers (names in order of appearance)
 
     [[cameras]]                       # the camera order used in every output file
     name = "cam0"
@@ -43,7 +44,7 @@ from typing import Any
 
 from mocap.errors import InputError
 from mocap.io.tomlio import read_toml
-from mocap.layout import SESSION_FILE, GroundTruthLayout, OutputLayout
+from mocap.layout import SESSION_FILE, GroundTruthLayout, OutputLayout, check_name
 
 SESSION_SCHEMA_VERSION = 1
 DEFAULT_TAKE_VIDEOS = "takes/{take}/{camera}.mp4"
@@ -81,6 +82,9 @@ class Session:
     takes: tuple[Take, ...] = ()
     output_dir: Path = Path("output")
     calibration_options: dict[str, Any] = field(default_factory=dict)
+    performers: tuple[str, ...] = ()
+    """Names of the performers of a take with several, in order of first appearance (``people.toml``'s
+    ids); their number is the default ``max_people`` of detection. Empty: one performer, or counted."""
 
     @property
     def file(self) -> Path:
@@ -167,10 +171,17 @@ class Session:
             if "name" not in t:
                 raise bad("a [[takes]] entry has no name", 'add name = "..." to every [[takes]] entry')
             takes.append(Take(str(t["name"]), videos(t.get("videos", DEFAULT_TAKE_VIDEOS), f"take {t['name']}", t["name"])))
+        performers = data.get("performers", [])
+        if not isinstance(performers, list):
+            raise bad("performers must be a list of names", 'e.g. performers = ["ana", "ben"]')
+        performers = tuple(check_name(p, "performer", source=file) for p in performers)
+        if len(set(performers)) != len(performers):
+            raise bad(f"performer names are not unique: {list(performers)}", "give every performer a distinct name")
         out = Path(data.get("output_dir", "output"))
         board = str(data["board"])
         if board.endswith(".toml") and not Path(board).is_absolute():
             board = str(root / board)
         return cls(root=root, name=str(data.get("name", root.name)), cameras=tuple(cameras), board=board,
                    calibration_videos=calib_videos, floor_videos=floor_videos, takes=tuple(takes),
-                   output_dir=out if out.is_absolute() else root / out, calibration_options=calib)
+                   output_dir=out if out.is_absolute() else root / out, calibration_options=calib,
+                   performers=performers)

@@ -1,4 +1,4 @@
-"""The pipeline's commands: calibrate, detect, import, overlay, triangulate, fit, export, run, report, demo.
+"""The pipeline's commands: calibrate, detect, import, people, overlay, triangulate, fit, export, run, report, demo.
 
 Each is a thin wrapper over a library function; stage settings come from the config dataclasses (their
 fields are the options, see :mod:`mocap.cli.options`), over a ``--config`` file, over session.toml.
@@ -20,6 +20,7 @@ from mocap.errors import InputError, MocapError
 from mocap.export.config import ExportConfig
 from mocap.fitting.fit import FitConfig
 from mocap.keypoints2d.stage import DetectionConfig
+from mocap.people.tracking import TrackingConfig
 from mocap.pipeline import STAGES, RunConfig
 from mocap.smoothing.filters import SmoothConfig
 from mocap.triangulation.robust import TriangulateConfig
@@ -31,9 +32,12 @@ OUTPUT = click.option("--output", "-o", type=click.Path(path_type=Path), help="O
 VERBOSE = click.option("--verbose", "-v", is_flag=True, help="Show debug messages.")
 TAKES = click.option("--take", "-t", "takes", multiple=True, help="Take(s) to process (default: all).")
 TAKE = click.option("--take", "-t", "take", required=True, help="Take name (a [[takes]] entry of session.toml).")
+PERFORMER = click.option("--performer", "-p", "performers", multiple=True,
+                         help="Performer(s) of a take with several (names in people.toml; default: all).")
 
 CALIBRATION = ConfigOptions(CalibrationConfig, "calibration")
 DETECTION = ConfigOptions(DetectionConfig, "detection")
+PEOPLE = ConfigOptions(TrackingConfig, "people")
 TRIANGULATION = ConfigOptions(TriangulateConfig, "triangulation")
 SMOOTHING = ConfigOptions(SmoothConfig, "smoothing", prefix="smoothing_")
 FIT = ConfigOptions(FitConfig, "fit")
@@ -105,8 +109,53 @@ def detect(session, takes, config_file, output, verbose, **options):
         with progress:
             kp, path = detect_take(s, name, config, progress=lambda c, d, t: callback(name, c, d, t, s.camera_names))
         rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
-        console().print(f"{name}: {kp.n_frames} frames, person detected in: {rates}\n  keypoints {path}",
+        several = f", up to {kp.max_people} people per camera" if hasattr(kp, "max_people") else ""
+        console().print(f"{name}: {kp.n_frames} frames{several}, person detected in: {rates}\n  keypoints {path}",
                         soft_wrap=True)
+
+
+@click.command()
+@SESSION
+@TAKES
+@CONFIG
+@OUTPUT
+@VERBOSE
+@PEOPLE.decorate
+def people(session, takes, config_file, output, verbose, **options):
+    """Tell the performers of a take with several apart: associate the detected people across cameras, track
+    identities over the take; writes people.toml and one keypoints2d.npz per performer."""
+    from mocap.people.stage import people_take
+    from mocap.pipeline import performer_files
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (PEOPLE, options))
+    for name in _take_names(s, takes):
+        result = people_take(s, name, config.people, max_people=config.detection.max_people or None,
+                             performer_files=lambda f, n: performer_files(f, n, config))
+        lines = [f"  {p.id} {p.name}: frames {p.first_frame}-{p.last_frame}, seen in {p.frames_seen}"
+                 for p in result.roster.people]
+        unassigned = int(result.tracks.n_unassigned.sum())
+        console().print(f"{name}: {len(lines)} performers\n" + "\n".join(lines)
+                        + (f"\n  {unassigned} groups given to nobody (more people than max_people, or one-off "
+                           "ghosts)" if unassigned else "") + f"\n  {result.files[-1]}", soft_wrap=True)
+
+
+def _performers(s, take: str, chosen) -> list[str | None]:
+    """``[None]`` for a single-person take; the chosen (default: all) performers of a take with several."""
+    files = s.layout.take(take)
+    if not files.people.is_file():
+        if chosen:
+            raise InputError(f"take {take!r} has one performer (no people.toml)", path=files.people,
+                             fix="drop --performer, or run detection with several performers first")
+        return [None]
+    from mocap.people.roster import read_roster
+
+    names = read_roster(files.people).names
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        raise InputError(f"no performer {unknown[0]!r} in take {take!r} (performers: {', '.join(names)})",
+                         path=files.people, fix="pick one of the listed performers")
+    return list(chosen) or names
 
 
 @click.command("import")
@@ -161,6 +210,7 @@ def overlay(session, take, output):
 @click.command()
 @SESSION
 @TAKE
+@PERFORMER
 @click.option("--keypoints", type=click.Path(path_type=Path),
               help="2D keypoints .npz (default: the take's keypoints2d.npz).")
 @CONFIG
@@ -168,44 +218,49 @@ def overlay(session, take, output):
 @VERBOSE
 @TRIANGULATION.decorate
 @SMOOTHING.decorate
-def triangulate(session, take, keypoints, config_file, output, verbose, **options):
-    """Triangulate a take's 2D keypoints into smoothed 3D points (+ TRC, C3D and CSV files)."""
+def triangulate(session, take, performers, keypoints, config_file, output, verbose, **options):
+    """Triangulate a take's 2D keypoints into smoothed 3D points (+ TRC, C3D and CSV files); a take with
+    several performers: each performer's."""
     from mocap.smoothing.stage import smooth_take
     from mocap.triangulation.stage import triangulate_take
 
     s = load_session(session, output, verbose)
     config = run_config(s, config_file, (TRIANGULATION, options), (SMOOTHING, options))
-    raw = triangulate_take(s, take, keypoints_path=keypoints, config=config.triangulation)
-    result = smooth_take(s, take, config.smoothing)
     con = console()
-    con.print(f"{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: {np.isfinite(raw.xyz[..., 0]).mean():.1%} "
-              f"triangulated, median reprojection error {np.nanmedian(raw.reprojection_error):.2f} px, "
-              f"{int(raw.swaps.sum())} left/right swaps fixed")
-    for kind, path in result.files.items():
-        con.print(f"  {kind:8s} {path}", soft_wrap=True)
+    for who in _performers(s, take, performers):
+        raw = triangulate_take(s, take, keypoints_path=keypoints, config=config.triangulation, performer=who)
+        result = smooth_take(s, take, config.smoothing, performer=who)
+        con.print(f"{who + ': ' if who else ''}{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: "
+                  f"{np.isfinite(raw.xyz[..., 0]).mean():.1%} triangulated, median reprojection error "
+                  f"{np.nanmedian(raw.reprojection_error):.2f} px, {int(raw.swaps.sum())} left/right swaps fixed")
+        for kind, path in result.files.items():
+            con.print(f"  {kind:8s} {path}", soft_wrap=True)
 
 
 @click.command()
 @SESSION
 @TAKE
+@PERFORMER
 @click.option("--points", type=click.Path(path_type=Path), help="3D points .npz (default: the take's points3d.npz).")
 @CONFIG
 @OUTPUT
 @VERBOSE
 @FIT.decorate
-def fit(session, take, points, config_file, output, verbose, **options):
-    """Fit an SMPL-X body (shape + per-frame pose) to a take's 3D points -> body_motion.npz (AMASS keys)."""
+def fit(session, take, performers, points, config_file, output, verbose, **options):
+    """Fit an SMPL-X body (shape + per-frame pose) to a take's 3D points -> body_motion.npz (AMASS keys); a
+    take with several performers: one body (one shape) per performer."""
     from mocap.fitting.stage import fit_take
 
     s = load_session(session, output, verbose)
     config = run_config(s, config_file, (FIT, options)).fit
-    result = fit_take(s, take, config, points_path=points)
-    m = result.motion
-    console().print(f"{m.n_frames} frames fitted with the {m.model} model in {result.seconds:.1f} s "
-                    f"({m.n_frames / max(result.seconds, 1e-9):.0f} frames/s); fit error median "
-                    f"{np.nanmedian(m.fit_error_mm):.1f} mm, p95 {np.nanpercentile(m.fit_error_mm, 95):.1f} mm"
-                    + (f"; {len(result.sparse_frames)} frames carried by the temporal term"
-                       if len(result.sparse_frames) else ""))
+    for who in _performers(s, take, performers):
+        result = fit_take(s, take, config, points_path=points, performer=who)
+        m = result.motion
+        console().print(f"{who + ': ' if who else ''}{m.n_frames} frames fitted with the {m.model} model in "
+                        f"{result.seconds:.1f} s ({m.n_frames / max(result.seconds, 1e-9):.0f} frames/s); fit error "
+                        f"median {np.nanmedian(m.fit_error_mm):.1f} mm, p95 {np.nanpercentile(m.fit_error_mm, 95):.1f} mm"
+                        + (f"; {len(result.sparse_frames)} frames carried by the temporal term"
+                           if len(result.sparse_frames) else ""))
 
 
 def _run_help() -> str:
@@ -224,8 +279,8 @@ def _run_help() -> str:
 @click.option("--accept", is_flag=True, help="Go on even if calibration fails its quality gate.")
 @VERBOSE
 def run(session, takes, config_file, assignments, until, output, accept, verbose):
-    """Run every stage (calibrate, detect, triangulate + smooth, fit, export, report), reusing what is
-    already done."""
+    """Run every stage (calibrate, detect, people when a take has several performers, triangulate + smooth,
+    fit, export, report), reusing what is already done."""
     from mocap.pipeline import run_session
 
     s = load_session(session, output, verbose)
@@ -329,7 +384,8 @@ def export(source, fmt, rig, out, **options):
     console().print(f"wrote {path}" + (" (with the skinned body mesh)" if mesh is not None else ""), soft_wrap=True)
 
 
-COMMANDS = (calibrate, detect, import_, overlay, triangulate, fit, run, report, demo, export)
+COMMANDS = (calibrate, detect, import_, people, overlay, triangulate, fit, run, report, demo, export)
 #: The config tables each command takes options from (for the help test and docs).
-COMMAND_CONFIGS = {"calibrate": (CALIBRATION,), "detect": (DETECTION,), "triangulate": (TRIANGULATION, SMOOTHING),
+COMMAND_CONFIGS = {"calibrate": (CALIBRATION,), "detect": (DETECTION,), "people": (PEOPLE,),
+                   "triangulate": (TRIANGULATION, SMOOTHING),
                    "fit": (FIT,), "export": (EXPORT,)}

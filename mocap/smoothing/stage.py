@@ -67,13 +67,15 @@ def triangulate_and_smooth(rig: CameraRig, keypoints: Keypoints2D, config: Trian
 
 
 def smooth_take(session: Session | str | Path, take: str, config: SmoothConfig = SmoothConfig(), *,
-                formats: tuple[str, ...] = POINT_FILE_FORMATS) -> TriangulationResult:
-    """Smooth one take's ``points3d_raw.npz``; writes ``points3d.npz`` and ``points3d.<fmt>`` for ``formats``."""
+                formats: tuple[str, ...] = POINT_FILE_FORMATS, performer: str | None = None) -> TriangulationResult:
+    """Smooth one take's ``points3d_raw.npz`` (or one performer's); writes ``points3d.npz`` and
+    ``points3d.<fmt>`` for ``formats`` beside it."""
     from mocap.io.points3d_formats import write_points
 
     if not isinstance(session, Session):
         session = Session.load(session)
     files = session.layout.take(take)
+    files = files.person(performer) if performer else files
     if not files.points3d_raw.is_file():
         raise InputError("raw 3D points not found", path=files.points3d_raw,
                          fix=f"run `mocap triangulate {session.root} --take {take}` first")
