@@ -245,8 +245,8 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
     files = session.layout.take(name)
     rig = session.layout.calibration.rig
     settings = to_dict(config.detection)
-    if session.performers:
-        settings["performers"] = list(session.performers)
+    if session.performers_of(name):
+        settings["performers"] = list(session.performers_of(name))
     key = stage_key("detect", settings, list(take.videos) + [rig])
     runs.append(run_stage(
         "detect", name, files.stamp("detect"), key, [detection_file(files)],
@@ -307,7 +307,7 @@ def people_stages(session: Session, name: str, config: RunConfig, progress: Prog
 
     files = session.layout.take(name)
     max_people = config.detection.max_people or None
-    key = stage_key("people", {"people": to_dict(config.people), "performers": list(session.performers),
+    key = stage_key("people", {"people": to_dict(config.people), "performers": list(session.performers_of(name)),
                                "max_people": max_people or 0, "export": to_dict(config.export)},
                     [files.candidates2d, session.layout.calibration.rig])
     runs.append(run_stage("people", name, files.stamp("people"), key, [files.people, files.people_tracks],

@@ -31,6 +31,7 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     [[takes]]
     name = "walk"
     videos = "takes/{take}/{camera}.mp4"    # the default pattern
+    # performers = ["ana", "ben"]           # optional: this take's performers (overrides the session's)
 
 Paths are relative to the session folder unless absolute. A video entry may also be a folder of
 still images (sorted naturally) or a glob pattern.
@@ -67,6 +68,8 @@ class CameraEntry:
 class Take:
     name: str
     videos: tuple[Path, ...]
+    performers: tuple[str, ...] | None = None
+    """This take's performers (overrides the session's); None: the session's."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,11 @@ class Session:
     def ground_truth(self) -> GroundTruthLayout:
         """The known answers of a synthetic session (the folder may not exist)."""
         return GroundTruthLayout(self.root / "ground_truth")
+
+    def performers_of(self, take: str) -> tuple[str, ...]:
+        """The performers of a take: its own ``performers``, else the session's (empty: not said)."""
+        own = self.take(take).performers
+        return own if own is not None else self.performers
 
     def take(self, name: str) -> Take:
         for t in self.takes:
@@ -162,6 +170,16 @@ class Session:
                           'e.g. videos = "calibration/{camera}.mp4"')
             return tuple((root / p) if not Path(p).is_absolute() else Path(p) for p in paths)
 
+        def performer_names(spec: Any, where: str) -> tuple[str, ...]:
+            if not isinstance(spec, list):
+                raise bad(f"{where}performers must be a list of names", 'e.g. performers = ["ana", "ben"]')
+            found = tuple(check_name(p, "performer", source=file) for p in spec)
+            if len(set(found)) != len(found):
+                raise bad(f"{where}performer names are not unique: {list(found)}",
+                          "give every performer a distinct name")
+            return found
+
+        performers = performer_names(data.get("performers", []), "")
         calib = dict(data.get("calibration", {}))
         calib_videos = videos(calib.pop("videos", DEFAULT_CALIBRATION_VIDEOS), "[calibration]")
         floor_spec = calib.pop("floor_videos", None)
@@ -170,13 +188,9 @@ class Session:
         for t in data.get("takes", []):
             if "name" not in t:
                 raise bad("a [[takes]] entry has no name", 'add name = "..." to every [[takes]] entry')
-            takes.append(Take(str(t["name"]), videos(t.get("videos", DEFAULT_TAKE_VIDEOS), f"take {t['name']}", t["name"])))
-        performers = data.get("performers", [])
-        if not isinstance(performers, list):
-            raise bad("performers must be a list of names", 'e.g. performers = ["ana", "ben"]')
-        performers = tuple(check_name(p, "performer", source=file) for p in performers)
-        if len(set(performers)) != len(performers):
-            raise bad(f"performer names are not unique: {list(performers)}", "give every performer a distinct name")
+            cast = performer_names(t["performers"], f"take {t['name']}: ") if "performers" in t else None
+            takes.append(Take(str(t["name"]), videos(t.get("videos", DEFAULT_TAKE_VIDEOS), f"take {t['name']}", t["name"]),
+                              cast))
         out = Path(data.get("output_dir", "output"))
         board = str(data["board"])
         if board.endswith(".toml") and not Path(board).is_absolute():

@@ -118,9 +118,14 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--model", type=click.Path(path_type=Path), help="Body model .npz (default: the shipped open model).")
 @click.option("--board", "board_name", default="charuco_5x4_a0", show_default=True,
               help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in board or a board .toml.")
+@click.option("--people", type=click.IntRange(1, 3), default=1, show_default=True,
+              help="Performers: 2 or 3 walk across each other's paths, with distinct shapes (take duet / trio; "
+                   "--motion is then not used).")
+@click.option("--solos", is_flag=True, help="With --people 2 or 3, also render each performer alone (takes "
+                                            "<take>_<name>), for comparisons.")
 def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, noise, blur, time_offsets, engine,
-                  model, board_name):
-    """Render a session with a moving person (calibration take + motion take) and its ground truth."""
+                  model, board_name, people, solos):
+    """Render a session with a moving person, or several (calibration take + motion take), and its ground truth."""
     import shlex
     import time
 
@@ -137,7 +142,7 @@ def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, no
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
                                 seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
-                                board=board_name, command=command)
+                                board=board_name, command=command, people=people, solos=solos)
     progress, callback = progress_bars()
     t0 = time.perf_counter()
     with progress:

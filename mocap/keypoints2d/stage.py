@@ -44,7 +44,7 @@ class DetectionConfig:
     """Most performers per take: 0 = auto (the number of session.toml's performers when listed, else
     counted in each camera on a few frames spread over the take); 1 = one performer (the single-person
     path). Above 1, each camera keeps up to this many people per frame (ask for no more than there are:
-    MediaPipe then loses people)."""
+    MediaPipe then loses people). Also caps the performers the people stage keeps."""
     model_complexity: Literal[0, 1, 2] = 1
     """BlazePose model: 1 = full (bundled); 0 = lite and 2 = heavy only if installed (never downloaded)."""
     min_detection_confidence: float = 0.5
@@ -251,12 +251,13 @@ def _detect_job(source, config, mirrored, num_poses, count, progress=None):
     return detect_camera(source, config, mirrored, progress, num_poses=num_poses, count=count)
 
 
-def expected_people(session: Session, config: DetectionConfig) -> int:
-    """The performers a take is expected to have: ``max_people``, else session.toml's performers; 0: count."""
+def expected_people(session: Session, take: str, config: DetectionConfig) -> int:
+    """The performers a take is expected to have: ``max_people``, else session.toml's performers (the take's
+    own, else the session's); 0: count them."""
     if config.max_people < 0:
         raise InputError(f"max_people must be 0 (auto) or more, got {config.max_people}",
                          fix="set [detection] max_people to the number of performers, or 0")
-    return config.max_people or len(session.performers)
+    return config.max_people or len(session.performers_of(take))
 
 
 def clear_other_mode(files, multi: bool) -> None:
@@ -298,7 +299,7 @@ def detect_take(session: Session | str | Path, take: str, config: DetectionConfi
     if rig_path.is_file():
         rig = CameraRig.load(rig_path)
         mirrored = [rig[n].mirrored if n in rig.names else m for n, m in zip(session.camera_names, mirrored)]
-    n_people = expected_people(session, config)
+    n_people = expected_people(session, take, config)
     multi = config.multi_person(n_people)
     files = session.layout.take(take)
     result = detect_views(t.videos, session.camera_names, config, mirrored=mirrored, progress=progress,

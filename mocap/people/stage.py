@@ -7,7 +7,8 @@ single-person 2D keypoints the later stages take, left/right swaps undone), ``pe
 candidate each camera gives each performer in each frame, their 3D centres) and, last, ``people.toml``
 (:mod:`mocap.people.roster`).
 
-Names: session.toml's ``performers`` in order of first appearance (ids), else ``person<id>``.
+Names: session.toml's ``performers`` (the take's own, else the session's) in order of first appearance
+(ids), else ``person<id>``.
 ``max_people`` (``[detection] max_people``, else the number of performers, else the number the detection
 counted) caps the people kept: extra tracks are merged into people who never overlap in time, or dropped
 (the least seen first), and counted as unassigned.
@@ -111,7 +112,7 @@ def people_take(session: Session | str | Path, take: str, config: TrackingConfig
         session: the session (or its folder).
         take: the take's name.
         config: association and tracking settings.
-        max_people: most performers to keep; None or 0: ``len(session.performers)``, else what the detection
+        max_people: most performers to keep; None or 0: the take's performers, else what the detection
             was asked for or counted (``candidates2d.npz``), else everyone found.
         performer_files: the later stages' files of a performer, to list in ``people.toml``.
 
@@ -135,12 +136,13 @@ def people_take(session: Session | str | Path, take: str, config: TrackingConfig
                          fix=f"run `mocap detect {session.root} --take {take} --max-people N` (N performers), or "
                              "list the performers in session.toml (performers = [...])")
     candidates = Candidates2D.load(files.candidates2d)
-    max_people = max_people or len(session.performers) or candidates.max_people or None
+    cast = session.performers_of(take)
+    max_people = max_people or len(cast) or candidates.max_people or None
     tracks, mirror = identify_people(CameraRig.load(rig_path), candidates, config, max_people=max_people)
     if tracks.n_people == 0:
         raise InputError(f"take {take!r}: nobody was seen by two or more cameras at once", path=files.candidates2d,
                          fix="check the detections (mocap overlay) and that the cameras see the same volume")
-    names = performer_names(tracks.n_people, session.performers)
+    names = performer_names(tracks.n_people, cast)
     keypoints, people, written = [], [], []
     for n, name in enumerate(names):
         person_files = files.person(name)
