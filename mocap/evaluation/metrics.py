@@ -72,3 +72,26 @@ def keypoint_errors_px(pred_xy: np.ndarray, true_xy: np.ndarray) -> dict:
 def joint_angle_errors_deg(pred_R: np.ndarray, true_R: np.ndarray) -> np.ndarray:
     """Geodesic angle ``(...)`` in degrees between rotation matrices ``(..., 3, 3)``."""
     return rotation_angle_deg(np.asarray(pred_R, float), np.asarray(true_R, float))
+
+
+#: The ten limbs of the Shelf / Campus PCP, as SMPL-X skeleton joint names: upper and lower arms and legs, the
+#: torso (pelvis to neck) and the head (neck to head).
+PCP_LIMBS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+             ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+             ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("pelvis", "neck"), ("neck", "head"))
+
+
+def pcp(pred: np.ndarray, truth: np.ndarray, limbs: np.ndarray, alpha: float = 0.5) -> float:
+    """Percentage of correct parts: a limb ``(a, b)`` of a frame counts as correct when *both* its predicted
+    endpoints are within ``alpha`` times the true limb length of the true ones (the strict form of the
+    Shelf / Campus criterion). Over every limb and frame where the truth exists; a missing prediction counts
+    as wrong. ``pred``, ``truth``: ``(F, J, 3)``; ``limbs``: ``(L, 2)`` joint indices. Returns a fraction."""
+    pred, truth = np.asarray(pred, float), np.asarray(truth, float)
+    limbs = np.asarray(limbs, int).reshape(-1, 2)
+    a, b = limbs[:, 0], limbs[:, 1]
+    length = np.linalg.norm(truth[:, b] - truth[:, a], axis=-1)  # (F, L)
+    with np.errstate(invalid="ignore"):
+        ok = ((np.linalg.norm(pred[:, a] - truth[:, a], axis=-1) <= alpha * length)
+              & (np.linalg.norm(pred[:, b] - truth[:, b], axis=-1) <= alpha * length))
+    counted = np.isfinite(length)
+    return float(ok[counted].mean()) if counted.any() else float("nan")
