@@ -169,8 +169,9 @@ def _performers(s, take: str, chosen) -> list[str | None]:
 @click.option("--fps", type=float, help="Frame rate of the videos the keypoints come from (default: read from "
                                         "the take's videos).")
 @click.option("--person", default="best", show_default=True,
-              help="best (per frame, the person with the highest mean confidence) or the index of the person "
-                   "in each frame's list (a DeepLabCut individual's name also works).")
+              help="best (per frame, the person with the highest mean confidence), all (every person, for a take "
+                   "with several performers: then run `mocap people`), or the index of the person in each frame's "
+                   "list (a DeepLabCut individual's name also works).")
 @OUTPUT
 def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
     """Import 2D keypoints from another detector (OpenPose/Pose2Sim JSON, DeepLabCut, MMPose) into a take:
@@ -185,7 +186,13 @@ def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
     fps = fps if fps is not None else take_fps(s, take)
     kp = import_keypoints(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set,
                           person=int(person) if person.isdigit() else person)
-    out = kp.save(s.layout.take(take).keypoints2d)
+    from mocap.keypoints2d.candidates import Candidates2D
+    from mocap.keypoints2d.stage import clear_other_mode
+
+    files = s.layout.take(take)
+    several = isinstance(kp, Candidates2D)
+    out = kp.save(files.candidates2d if several else files.keypoints2d)
+    clear_other_mode(files, several)
     rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
     console().print(f"{kp.n_frames} frames of {kp.keypoint_set} ({len(kp.joint_names)} points) at {kp.fps:g} fps; "
                     f"found in: {rates}\n  keypoints {out}", soft_wrap=True)
@@ -367,14 +374,30 @@ def demo(output):
 @EXPORT.decorate
 def export(source, fmt, rig, out, **options):
     """Export a take's body motion for animation software, optionally retargeted onto a rig. SOURCE is a take
-    folder (with body_motion.npz) or a body-motion .npz file."""
+    folder (with body_motion.npz, or people.toml: every performer, FBX/GLB one armature each, other formats one
+    file each) or a body-motion .npz file."""
     from mocap.body.motion import BodyMotion
     from mocap.config import from_dict
     from mocap.export.export import export_motion, export_path, resolve_input
     from mocap.export.mesh import export_mesh
+    from mocap.layout import TakeLayout
 
     setup_logging(False)
     config = from_dict(ExportConfig, EXPORT.given(options), where="export")
+    take_files = TakeLayout(Path(source), Path(source).name)
+    if Path(source).is_dir() and take_files.people.is_file():
+        from mocap.people.roster import read_roster
+        from mocap.pipeline import export_people, people_export_plan
+
+        if out is not None:
+            raise InputError("--out names one file; a take with several performers gets one file per format "
+                             "(FBX/GLB) or per performer", path=source, fix="drop --out")
+        run = RunConfig(export=dataclasses.replace(config, formats=(fmt,), rigs=(rig or "smplx",)))
+        plan = people_export_plan(take_files, run.export, read_roster(take_files.people).names)
+        export_people(take_files, plan, run)
+        for _, _, path, who in plan:
+            console().print(f"wrote {path} ({', '.join(who)})", soft_wrap=True)
+        return
     npz, take = resolve_input(source)
     target = out or export_path(take, fmt, rig)
     motion = BodyMotion.load(npz)

@@ -18,8 +18,9 @@ class CameraTrack:
     """One camera's keypoints as read from its files, before the cameras are aligned.
 
     Attributes:
-        xy: ``(F, J, 2)`` float32 pixels; NaN where not detected.
-        conf: ``(F, J)`` float32 in [0, 1]; 0 where not detected.
+        xy: ``(F, J, 2)`` float32 pixels; NaN where not detected (every person, ``person="all"``:
+            ``(F, P, J, 2)``, empty slots NaN).
+        conf: ``(F, J)`` float32 in [0, 1]; 0 where not detected (``(F, P, J)``).
         frames: ``(F,)`` increasing frame numbers of the rows (gaps are frames without a file).
         keypoint_set: the set the rows follow.
         source: the file or folder read.
@@ -33,11 +34,12 @@ class CameraTrack:
 
 
 def check_person(person) -> None:
-    """``person`` must be ``"best"`` or a non-negative index (DeepLabCut also takes an individual's name)."""
+    """``person`` must be ``"best"``, ``"all"`` or a non-negative index (DeepLabCut also takes an individual's
+    name)."""
     if isinstance(person, (bool, np.bool_)) or not (
             isinstance(person, str) or (isinstance(person, (int, np.integer)) and person >= 0)):
-        raise MocapError(f"person must be 'best', an index >= 0 or a name, got {person!r}",
-                         fix="pass person='best' (highest mean confidence) or the index of the person")
+        raise MocapError(f"person must be 'best', 'all', an index >= 0 or a name, got {person!r}",
+                         fix="pass person='best' (highest mean confidence), 'all' or the index of the person")
 
 
 def pick_person(candidates: np.ndarray, person) -> np.ndarray | None:
@@ -54,6 +56,23 @@ def pick_person(candidates: np.ndarray, person) -> np.ndarray | None:
     if isinstance(person, str):
         raise MocapError(f"person {person!r} is not an index", fix="pass person='best' or an index >= 0")
     return candidates[person] if person < len(candidates) else None
+
+
+def choose_people(per_frame: list[np.ndarray], n_joints: int, person) -> np.ndarray:
+    """Each frame's chosen person ``(F, J, 3)`` (NaN where absent), or with ``person="all"`` everyone
+    ``(F, P, J, 3)`` padded with empty (NaN) slots to the most people in a frame; ``per_frame``: ``(P_f, J, 3)``."""
+    if person == "all":
+        slots = max((len(p) for p in per_frame), default=0)
+        points = np.full((len(per_frame), slots, n_joints, 3), np.nan)
+        for row, people in enumerate(per_frame):
+            points[row, : len(people)] = people
+        return points
+    points = np.full((len(per_frame), n_joints, 3), np.nan)
+    for row, people in enumerate(per_frame):
+        p = pick_person(people, person)
+        if p is not None:
+            points[row] = p
+    return points
 
 
 def clean(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ Layouts read (what MMPose 1.x writes with ``pred_out_dir`` or its demo scripts' 
 * ``keypoints`` entries may be ``[x, y]`` with ``keypoint_scores`` beside them, or ``[x, y, score]``.
   Scores above 1 (RTMPose's SimCC scores can exceed 1) are clipped to 1; score 0 is missing.
 * Several instances in a frame: ``person="best"`` takes the highest mean keypoint score in that frame,
-  an index takes that instance.
+  an index takes that instance, ``"all"`` keeps every instance.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError
-from mocap.keypoints2d.importers.common import CameraTrack, clean, load_json, per_frame_files, pick_person, resolve_set
+from mocap.keypoints2d.importers.common import (CameraTrack, choose_people, clean, load_json, per_frame_files,
+                                                resolve_set)
 from mocap.keypoints2d.sets import get_keypoint_set
 
 BY_COUNT: dict[int, str | None] = {17: "coco17", 26: "halpe26", 133: "coco_wholebody133"}
@@ -41,7 +42,7 @@ def read_mmpose(path: str | Path, *, keypoint_set: str | None = None, person: in
     Args:
         path: the camera's predictions file or folder.
         keypoint_set: the set the predictions follow; ``None`` infers it from the keypoint count.
-        person: ``"best"`` or the index of the instance in each frame.
+        person: ``"best"``, ``"all"`` or the index of the instance in each frame.
     """
     path = Path(path)
     if path.is_dir():
@@ -77,12 +78,7 @@ def read_mmpose(path: str | Path, *, keypoint_set: str | None = None, person: in
         ks = get_keypoint_set(keypoint_set)
     else:
         ks = resolve_set(n_joints, keypoint_set, BY_COUNT, path=first, fmt="MMPose")
-    points = np.full((len(per_frame), ks.n_joints, 3), np.nan)
-    for row, (people, _) in enumerate(per_frame):
-        p = pick_person(people, person)
-        if p is not None:
-            points[row] = p
-    xy, conf = clean(points)
+    xy, conf = clean(choose_people([people for people, _ in per_frame], ks.n_joints, person))
     return CameraTrack(xy, conf, frames, ks, path)
 
 

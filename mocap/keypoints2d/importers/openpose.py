@@ -12,7 +12,8 @@ Layout (OpenPose ``--write_json``; Pose2Sim writes the same for every pose model
   BODY_25B (the OpenPose model Pose2Sim recommends), whose joint orders differ, so for 25 the caller must
   say which (``keypoint_set="body25"`` or ``"body25b"``): guessing wrong would silently swap joints.
 * With several people in a frame, ``person="best"`` takes the one with the highest mean confidence in
-  that frame; an index takes that entry of ``people`` (missing where the frame has fewer people).
+  that frame; an index takes that entry of ``people`` (missing where the frame has fewer people); ``"all"``
+  keeps everyone (for a take with several performers).
 * A keypoint with confidence 0 or at exactly (0, 0) is missing (NaN). Only ``pose_keypoints_2d`` is read.
 """
 
@@ -23,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError
-from mocap.keypoints2d.importers.common import CameraTrack, clean, load_json, per_frame_files, pick_person, resolve_set
+from mocap.keypoints2d.importers.common import (CameraTrack, choose_people, clean, load_json, per_frame_files,
+                                                resolve_set)
 from mocap.keypoints2d.sets import get_keypoint_set
 
 BY_COUNT: dict[int, str | None] = {17: "coco17", 25: None, 26: "halpe26", 33: "blazepose33",
@@ -43,12 +45,12 @@ def read_openpose(folder: str | Path, *, keypoint_set: str | None = None, person
         folder: the camera's folder of per-frame ``*.json`` files.
         keypoint_set: the set the files follow; ``None`` infers it from the keypoint count (not possible
             for 25 keypoints: see the module docstring).
-        person: ``"best"`` or the index of the person in each frame's ``people`` list.
+        person: ``"best"``, ``"all"`` or the index of the person in each frame's ``people`` list.
 
     Returns the camera's keypoints, one row per file, with the frame numbers from the file names.
     """
     numbered = per_frame_files(Path(folder), "*.json", "OpenPose")
-    chosen: list[np.ndarray | None] = []
+    found: list[np.ndarray] = []
     n_joints, first_file = None, None
     for _, path in numbered:
         people = _read_people(path)
@@ -58,7 +60,7 @@ def read_openpose(folder: str | Path, *, keypoint_set: str | None = None, person
             elif people.shape[1] != n_joints:
                 raise InputError(f"{people.shape[1]} keypoints per person, but {first_file.name} has {n_joints}",
                                  path=path, fix="keep the files of one pose model per folder")
-        chosen.append(pick_person(people, person))
+        found.append(people)
     if n_joints is None:
         if keypoint_set is None:
             raise InputError("no file has a detected person, so the keypoint set cannot be inferred",
@@ -67,11 +69,7 @@ def read_openpose(folder: str | Path, *, keypoint_set: str | None = None, person
     else:
         ks = resolve_set(n_joints, keypoint_set, BY_COUNT, path=first_file, fmt="OpenPose",
                          ambiguous_fix=_AMBIGUOUS_FIX)
-    points = np.full((len(numbered), ks.n_joints, 3), np.nan)
-    for row, p in enumerate(chosen):
-        if p is not None:
-            points[row] = p
-    xy, conf = clean(points)
+    xy, conf = clean(choose_people(found, ks.n_joints, person))
     frames = np.array([n for n, _ in numbered], dtype=np.int64)
     return CameraTrack(xy, conf, frames, ks, Path(folder))
 
