@@ -1,10 +1,12 @@
-"""Several performers: association + tracking time per frame, and multi-person detection speed.
+"""Several performers: association + tracking time per frame, multi-person detection speed, rendered takes
+against their truth, and the real two-person footage.
 
 Run from the repository root::
 
     .venv/bin/python bench/multiperson.py [--frames 120] [--video-frames 60] [--skip-detection]
+        [--rendered] [--real]
 
-Everything runs pinned to one core (``os.sched_setaffinity``) with one BLAS thread. Tracking times are
+Sections 1-2 run pinned to one core (``os.sched_setaffinity``) with one BLAS thread. Tracking times are
 the thread's CPU time (``time.thread_time``), so other work sharing the core does not inflate them;
 detection rates are wall-clock.
 
@@ -16,9 +18,21 @@ detection rates are wall-clock.
    Goal: <= 5 ms per frame for 3 people and 4 cameras.
 2. **Detection** on the real two-person footage (``../shared/data/pose2sim_multiperson``, 4 cameras
    1088x1920, decoding excluded): frames/s of the legacy single-person ``mp.solutions.pose``
-   (model_complexity=1, video mode) and of :class:`mocap.people.detector.MultiPoseDetector` with 1,
+   (model_complexity=1, video mode) and of
+   :class:`mocap.keypoints2d.detectors.blazepose_multi.MultiPoseDetector` with 1,
    2 and 3 poses on the same frames, with the mean number of people found per frame.
    Goal: two-person detection >= half the single-person frames/s.
+3. **Rendered takes** (``--rendered``): ``mocap synth session --people 2|3 --solos`` (4 cameras, 640x480,
+   2.5 s at 30 fps; rendered once into ``~/.cache/mocap/bench/people``), the whole pipeline (``mocap run``),
+   then per performer against the truth: identity switches, MPJPE of the fitted body and of the triangulated
+   landmarks together and alone (the same performer rendered alone, through the single-person pipeline),
+   and PCP (a limb is correct when both its endpoints are within half its length). Goals: 0 switches, MPJPE
+   within 20 % of alone, PCP >= 97 %.
+4. **Real footage** (``--real``): the shared ``pose2sim_multiperson`` take (4 cameras, 100 frames, a real
+   and a rendered person, Qualisys calibration converted): detection (two performers), the people stage,
+   triangulation; per performer the frames tracked and the largest step of their 3D centre between two
+   frames (an identity switch would jump by the distance between the people); then an overlay video per
+   camera (``takes/two/overlay/``) to look at.
 """
 
 from __future__ import annotations
@@ -39,9 +53,8 @@ import numpy as np  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mocap.people import synthetic as syn  # noqa: E402
-from mocap.people.association import AssociationConfig  # noqa: E402
-from mocap.people.tracking import PeopleTracker, TrackingConfig  # noqa: E402
+from mocap.people.tracking import PeopleTracker  # noqa: E402
+from mocap.synth import walkers as syn  # noqa: E402
 
 FPS = 60.0
 PEOPLE = (1, 2, 3, 4, 5, 6)
@@ -78,7 +91,6 @@ def identity_errors(tracks, obs) -> tuple[int, int]:
 
 
 def bench_tracking(n_frames: int) -> None:
-    config = TrackingConfig(bones=syn.BONES, association=AssociationConfig(mirror=syn.MIRROR))
     median = np.full((len(PEOPLE), len(CAMERAS)), np.nan)
     p90 = np.full_like(median, np.nan)
     switches = np.zeros(median.shape, int)
@@ -88,7 +100,7 @@ def bench_tracking(n_frames: int) -> None:
         for k, n_cams in enumerate(CAMERAS):
             rig = syn.ring_rig(n_cams, (1080, 1920))
             obs = syn.observe(rig, people, noise_px=2.0, miss_rate=0.05, seed=n_cams)
-            tracker = PeopleTracker(rig, FPS, config)
+            tracker = PeopleTracker(rig, FPS, bones=syn.BONES, mirror=syn.MIRROR)
             tracker.update(obs.xy[:, 0], obs.conf[:, 0])  # imports, caches
             times = []
             for f in range(1, n_frames):
@@ -132,8 +144,8 @@ def read_frames(video: Path, n: int) -> list[np.ndarray]:
 def bench_detection(n_frames: int) -> None:
     import mediapipe as mp
 
-    from mocap.people.bundle import pose_landmarker_bundle
-    from mocap.people.detector import MultiPoseDetector
+    from mocap.keypoints2d.detectors.blazepose_multi import MultiPoseDetector
+    from mocap.keypoints2d.detectors.bundle import pose_landmarker_bundle
 
     folder = shared_data() / "pose2sim_multiperson" / "videos"
     videos = sorted(folder.glob("cam*.mp4"))
@@ -172,13 +184,133 @@ def bench_detection(n_frames: int) -> None:
     print(f"goal: two-person detection >= half the single-person frames/s: {ratio:.2f} x legacy ({verdict})")
 
 
+BENCH_CACHE = Path(os.environ.get("MOCAP_CACHE", Path.home() / ".cache" / "mocap")) / "bench" / "people"
+
+
+def render_session(n_people: int) -> Path:
+    """``mocap synth session --people N --solos`` into the bench cache (once; it takes tens of minutes)."""
+    import subprocess
+
+    out = BENCH_CACHE / f"people{n_people}"
+    if not (out / "session.toml").is_file():
+        tmp = out.with_suffix(".tmp")
+        print(f"rendering {out} (slow: about 1 s per image per core) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "mocap.cli", "synth", "session", str(tmp), "--people", str(n_people),
+                        "--solos", "--seconds", "2.5", "--fps", "30", "--cameras", "4", "--size", "640x480"],
+                       check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        tmp.rename(out)
+    return out
+
+
+def bench_rendered() -> None:
+    import dataclasses
+
+    from mocap.body.motion import BodyMotion
+    from mocap.body.skeleton import JOINT_NAMES
+    from mocap.evaluation.ground_truth import evaluate_take, load_ground_truth
+    from mocap.evaluation.metrics import PCP_LIMBS, pcp
+    from mocap.evaluation.people import evaluate_people
+    from mocap.pipeline import RunConfig, run_session
+    from mocap.session import Session
+
+    limbs = np.array([(JOINT_NAMES.index(a), JOINT_NAMES.index(b)) for a, b in PCP_LIMBS])
+
+    print("\nrendered takes against the truth (4 cameras, 640x480, 2.5 s at 30 fps; mocap run, default settings)")
+    print(f"{'take':6s} {'performer':9s} {'switches':>8s} {'body MPJPE mm':>14s} {'alone':>7s} {'ratio':>6s} "
+          f"{'points MPJPE mm':>16s} {'alone':>7s} {'ratio':>6s} {'PCP body':>9s} {'PCP points':>10s} "
+          f"{'PCP alone':>9s}")
+    worst_ratio, worst_pcp, switches = 0.0, 1.0, 0
+    for n_people in (2, 3):
+        folder = render_session(n_people)
+        session = Session.load(folder)
+        session = dataclasses.replace(session, output_dir=BENCH_CACHE / "runs" / f"people{n_people}")
+        t0 = time.perf_counter()
+        runs = run_session(session, RunConfig.load(session, overrides={"report": {"enabled": False}}),
+                           keep_going=True)
+        failed = [r for r in runs if r.status == "failed"]
+        print(f"  (pipeline {time.perf_counter() - t0:.0f} s{'; FAILED: ' + str(failed) if failed else ''})")
+        take = session.takes[0].name
+        result = evaluate_people(folder, take, session.output_dir)
+        switches += result.identity_switches
+        for p in result.performers:
+            solo = f"{take}_{p.truth}"
+            alone = evaluate_take(folder, solo, session.output_dir)
+            a_body, a_points = alone.body_joints.mpjpe, alone.points3d.mpjpe
+            fitted = BodyMotion.load(session.layout.take(solo).body_motion)
+            gt = load_ground_truth(folder, solo).motion
+            F = min(fitted.n_frames, gt.n_frames)
+            a_pcp = pcp(fitted.joint_positions()[:F], gt.joint_positions()[:F], limbs)
+            r_body = p.body_joints.mpjpe / a_body
+            r_points = p.points3d.mpjpe / a_points
+            worst_ratio = max(worst_ratio, r_body, r_points)
+            worst_pcp = min(worst_pcp, p.pcp_body)
+            print(f"{take:6s} {p.name:9s} {result.identity_switches:>8d} {p.body_joints.mpjpe:>14.1f} {a_body:>7.1f} "
+                  f"{r_body:>6.2f} {p.points3d.mpjpe:>16.1f} {a_points:>7.1f} {r_points:>6.2f} {p.pcp_body:>9.1%} "
+                  f"{p.pcp_points:>10.1%} {a_pcp:>9.1%}")
+        if result.missed:
+            print(f"  true performers never tracked: {', '.join(result.missed)}")
+    print(f"goals: identity switches 0: {switches} ({'met' if switches == 0 else 'NOT met'}); MPJPE within 20 % of "
+          f"alone: worst ratio {worst_ratio:.2f} ({'met' if worst_ratio <= 1.2 else 'NOT met'}); PCP >= 97 %: "
+          f"lowest {worst_pcp:.1%} ({'met' if worst_pcp >= 0.97 else 'NOT met'})")
+
+
+def bench_real() -> None:
+    from mocap.calibration.formats import read_calibration
+    from mocap.io.tomlio import write_toml
+    from mocap.pipeline import RunConfig, overlay_take, take_stages
+    from mocap.session import Session
+    from mocap.triangulation.points import Points3D
+
+    data = shared_data() / "pose2sim_multiperson"
+    if not data.is_dir():
+        print(f"\nreal footage: skipped, {data} not found")
+        return
+    folder = BENCH_CACHE / "pose2sim_multiperson"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_toml(folder / "session.toml", {
+        "schema_version": 1, "name": "pose2sim_multiperson", "board": "charuco_7x5_a1", "output_dir": "output",
+        "cameras": [f"cam0{k}" for k in range(1, 5)],
+        "takes": [{"name": "two", "videos": str(data / "videos" / "{camera}.mp4")}]})
+    session = Session.load(folder)
+    read_calibration(data / "calibration" / "Calib.qca.txt", "qualisys").save(session.layout.calibration.rig)
+    t0 = time.perf_counter()
+    runs = []
+    take_stages(session, "two", RunConfig.load(session, overrides={"until": "triangulate"}), None, runs)
+    print(f"\nreal footage {data} (auto: people counted in the videos; {time.perf_counter() - t0:.0f} s)")
+    for r in runs:
+        print(f"  {r.stage:12s} {r.take:12s} {r.status:7s} {r.seconds:6.1f} s")
+    from mocap.people.roster import read_roster
+
+    files = session.layout.take("two")
+    roster = read_roster(files.people)
+    for p in roster.people:
+        xyz = Points3D.load(files.person(p.name).points3d_raw).xyz
+        centre = np.nanmedian(xyz, axis=1)
+        step = np.linalg.norm(np.diff(centre, axis=0), axis=-1)
+        print(f"  {p.name}: frames {p.first_frame}-{p.last_frame} of {roster.frames}, seen by 2+ cameras in "
+              f"{p.frames_seen}; largest centre step {np.nanmax(step) * 1000:.0f} mm between frames "
+              f"({np.nanmax(step) * 60:.1f} m/s at 60 fps)")
+    gap = np.linalg.norm(np.diff([np.nanmedian(np.nanmedian(Points3D.load(files.person(p.name).points3d_raw).xyz,
+                                                                  axis=1), axis=0) for p in roster.people], axis=0))
+    print(f"  the performers are {gap:.2f} m apart (median centres): a switch would show as a step that large")
+    paths = overlay_take(session, "two")
+    print(f"  overlay videos: {paths[0].parent}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=120, help="synthetic frames per tracking run")
     parser.add_argument("--video-frames", type=int, default=60, help="real frames per camera for detection")
     parser.add_argument("--skip-detection", action="store_true")
     parser.add_argument("--skip-tracking", action="store_true")
+    parser.add_argument("--rendered", action="store_true", help="also section 3 (renders once: slow)")
+    parser.add_argument("--real", action="store_true", help="also section 4 (the real two-person footage)")
     args = parser.parse_args()
+    if args.rendered or args.real:  # the pipeline's sections use every core; run them first, unpinned
+        if args.real:
+            bench_real()
+        if args.rendered:
+            bench_rendered()
     print(pin_one_core())
     if not args.skip_tracking:
         bench_tracking(args.frames)

@@ -57,8 +57,10 @@ def frame_labels(estimated: list[np.ndarray], truth: list[np.ndarray], max_dista
     labels = np.full((len(estimated), n_frames), -1)
     est = np.stack([x[:n_frames] for x in estimated])  # (N, F, J, 3)
     tru = np.stack([x[:n_frames] for x in truth])  # (M, F, J, 3)
-    with np.errstate(invalid="ignore"):
-        dist = np.nanmean(np.linalg.norm(est[:, None] - tru[None], axis=-1), axis=-1)  # (N, M, F)
+    d = np.linalg.norm(est[:, None] - tru[None], axis=-1)  # (N, M, F, J)
+    n = np.isfinite(d).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dist = np.where(n > 0, np.nansum(d, axis=-1) / n, np.nan)  # (N, M, F) mean over common joints
     for f in range(n_frames):
         d = np.where(np.isfinite(dist[:, :, f]), dist[:, :, f], 1e6)
         rows, cols = linear_sum_assignment(d)
