@@ -140,3 +140,49 @@ def test_pad_candidates():
     assert xy.shape == (3, 2, 33, 2) and conf.shape == (3, 2, 33)
     assert np.isnan(xy[0, 1]).all() and np.isnan(xy[1]).all() and (conf[1] == 0).all()
     assert (xy[2] == 2).all() and dropped.tolist() == [0, 0, 1]
+
+
+def short_clip(video: Path, out: Path, n: int) -> Path:
+    """The first ``n`` frames of ``video`` as an MJPG .avi (fast to write, exact enough)."""
+    import cv2
+
+    from mocap.io.frames import open_frames
+
+    frames = [bgr for i, bgr in open_frames(video).frames() if i < n]
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), 30, frames[0].shape[1::-1])
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return out
+
+
+DEMO_VIDEO = Path(__file__).resolve().parents[1] / "sample_sessions" / "studio4" / "takes" / "demo" / "cam0.mp4"
+
+
+@pytest.mark.slow
+def test_counting_keeps_the_single_person_path(tmp_path):
+    """max_people auto on one performer: the people counted on a few frames stay one, and the keypoints are the
+    single-person detector's, unchanged."""
+    from mocap.keypoints2d.stage import DetectionConfig, detect_camera
+
+    clip = short_clip(DEMO_VIDEO, tmp_path / "cam0.avi", 16)
+    counted = detect_camera(clip, DetectionConfig(), count=True)
+    plain = detect_camera(clip, DetectionConfig())
+    assert not counted.multi and counted.people == 1
+    assert np.array_equal(counted.xy, plain.xy, equal_nan=True) and np.array_equal(counted.conf, plain.conf)
+
+
+@pytest.mark.slow
+def test_counting_finds_two_people_and_every_camera_detects_them(tmp_path):
+    """A camera that sees two people switches to the multi-person detector; a camera of the same take that
+    counted one is detected again with it, so the take's candidates have two slots everywhere."""
+    from mocap.keypoints2d.candidates import Candidates2D
+    from mocap.keypoints2d.stage import DetectionConfig, detect_views
+
+    two = short_clip(shared_path("pose2sim_multiperson/videos/cam04.mp4"), tmp_path / "cam04.avi", 10)
+    one = short_clip(DEMO_VIDEO, tmp_path / "demo.avi", 10)
+    result = detect_views([two, one], ["two", "one"], DetectionConfig(workers=1), count=True)
+    assert isinstance(result, Candidates2D) and result.max_people == 2
+    assert result.xy.shape == (2, 10, 2, 33, 2)
+    found = result.people_found()
+    assert (found[0] == 2).mean() >= 0.7 and (found[1] == 1).all()
