@@ -57,6 +57,24 @@ def test_one_file_with_an_armature_per_performer(bpy, tmp_path, fmt):
         assert err < 1e-3, f"{fmt} {name}: {err * 1000:.2f} mm"
 
 
+def test_retargeted_per_performer(bpy, tmp_path):
+    """Each performer is retargeted onto the rig on their own (their own leg length, their own root motion)."""
+    from mocap.export.rigs import load_rig
+
+    motions = {"ana": sample_motion(12, fps=30.0, seed=3), "ben": _shifted(sample_motion(12, fps=30.0, seed=4), 2.0)}
+    path = export_performers(motions, tmp_path / "duet_mixamo.fbx", rig="mixamo")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.fbx(filepath=str(path))
+    arms = {o.name: o for o in bpy.context.scene.objects if o.type == "ARMATURE"}
+    assert set(arms) == {"ana", "ben"}
+    names = set(load_rig("mixamo").names)
+    for arm in arms.values():
+        assert {b.name for b in arm.data.bones} == names
+    bpy.context.scene.frame_set(int(arms["ana"].animation_data.action.frame_range[0]))
+    hips = {n: np.array(a.matrix_world @ a.pose.bones["mixamorig:Hips"].head) for n, a in arms.items()}
+    assert 1.5 < hips["ben"][0] - hips["ana"][0] < 2.5  # each keeps its own place
+
+
 def test_bvh_per_performer_and_one_skeleton_formats_refused(tmp_path):
     from mocap.pipeline import RunConfig, export_people, people_export_plan
 

@@ -173,3 +173,25 @@ def test_pipeline_per_performer(tmp_path):
     again = []
     people_stages(session, "walk", config, None, again)
     assert {r.status for r in again} == {"reused"}
+
+
+def run_cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "mocap.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_front_door(tmp_path):
+    """`mocap people` writes people.toml and says who was found; bad input is one line and exit code 2."""
+    session, _ = write_session(tmp_path, scene(30)[:2], performers=["ana", "ben"])
+    proc = run_cli("people", tmp_path, "--take", "walk", "--gate", "0.6")
+    assert proc.returncode == 0, proc.stderr
+    assert "2 performers" in proc.stdout and "0 ana: frames 0-29" in proc.stdout
+    proc = run_cli("triangulate", tmp_path, "--take", "walk", "--performer", "cleo")
+    assert proc.returncode == 2 and "no performer 'cleo'" in proc.stderr and "Traceback" not in proc.stderr
+    session.layout.take("walk").candidates2d.unlink()
+    proc = run_cli("people", tmp_path, "--take", "walk")
+    assert proc.returncode == 2 and "no multi-person 2D detections" in proc.stderr and "fix:" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 3
