@@ -152,8 +152,8 @@ def test_association_speed_three_people_four_cameras():
     associate(rig, obs.xy[:, 0], obs.conf[:, 0], CONFIG, **MIRROR)  # imports
     times = []
     for f in range(N_FRAMES):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         associate(rig, obs.xy[:, f], obs.conf[:, f], CONFIG, **MIRROR)
-        times.append(time.perf_counter() - t0)
-    # the goal (bench/multiperson.py) is 5 ms with tracking on an idle core; this shared machine is noisy
+        times.append(time.thread_time() - t0)
+    # CPU time of this thread (others sharing the core do not count); the goal, 5 ms with tracking: bench/multiperson.py
     assert np.median(times) < 0.015

@@ -227,9 +227,9 @@ def test_tracking_speed_three_people_four_cameras():
     tracker.update(obs.xy[:, 0], obs.conf[:, 0])  # imports
     times = []
     for f in range(1, 120):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         tracker.update(obs.xy[:, f], obs.conf[:, f])
-        times.append(time.perf_counter() - t0)
+        times.append(time.thread_time() - t0)
     assert np.median(times) < 0.02  # goal 5 ms on an idle core: see bench/multiperson.py
 
 

@@ -101,11 +101,15 @@ class FrameGroups:
         swapped: ``(G, C)`` bool, the candidate matched with left/right labels exchanged.
         error: ``(G,)`` metres, mean distance of the members' rays to the group's 3D joints; NaN for
             one-view groups.
+        points: ``(G, J, 3)`` the groups' joints, least squares over their members' rays (left/right as the
+            majority of the group's cameras label them); NaN for one-view groups and joints seen by fewer
+            than two of the group's cameras.
     """
 
     members: np.ndarray
     swapped: np.ndarray
     error: np.ndarray
+    points: np.ndarray
 
     @property
     def n_groups(self) -> int:
@@ -280,6 +284,7 @@ def associate_rays(rays: CandidateRays, config: AssociationConfig = AssociationC
     members = np.zeros((0, n_cams), int)
     flips = np.zeros((0, n_cams), int)
     errors = np.zeros((0, n_cams))
+    points = np.zeros((0, n_joints, 3))
     hyp = _hypotheses(cands)
     if hyp is not None:
         members, flips = _select(cands, *hyp, n_cams, n_slots)
@@ -289,6 +294,7 @@ def associate_rays(rays: CandidateRays, config: AssociationConfig = AssociationC
             n_views = (members >= 0).sum(1)
             turn = 2 * (flips * (members >= 0)).sum(1) > n_views
             flips = np.where(turn[:, None] & (members >= 0), 1 - flips, flips)
+            points = _triangulate_groups(cands, members, flips)
     # every candidate left over is a group of its own
     used = np.zeros((n_cams, n_slots), bool)
     for c in range(n_cams):
@@ -303,6 +309,7 @@ def associate_rays(rays: CandidateRays, config: AssociationConfig = AssociationC
         members=np.concatenate([members, single]),
         swapped=np.concatenate([flips.astype(bool), np.zeros(single.shape, bool)]),
         error=np.concatenate([group_err, np.full(len(lc), np.nan)]),
+        points=np.concatenate([points, np.full((len(lc), n_joints, 3), np.nan)]),
     )
 
 

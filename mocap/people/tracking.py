@@ -1,8 +1,8 @@
 """Who is who over a take: people tracked in 3D, with stable identities.
 
 Every frame, the cross-view groups of :func:`mocap.people.association.associate` that at least
-``min_views`` cameras see are triangulated (:func:`mocap.multiview.triangulate_dlt`) and
-reduced to a centre (per-axis median of the joints) and a body signature (bone lengths).
+``min_views`` cameras see (their joints triangulated by the association, least squares over the rays)
+are reduced to a centre (per-axis median of the joints) and a body signature (bone lengths).
 
 Online, frame by frame (:class:`PeopleTracker`):
 
@@ -55,7 +55,6 @@ import numpy as np
 
 from mocap.camera import CameraRig
 from mocap.errors import MocapError
-from mocap.multiview import triangulate_dlt
 from mocap.people.association import AssociationConfig, FrameGroups, associate_rays, candidate_rays
 
 
@@ -165,32 +164,6 @@ class PeopleTracks:
 # --------------------------------------------------------------------------------------------------
 # Per-frame 3D of the groups (pure)
 # --------------------------------------------------------------------------------------------------
-
-
-def triangulate_groups(rig: CameraRig, normalized: np.ndarray, weight: np.ndarray, groups: FrameGroups,
-                       mirror: tuple[int, ...] | None = None) -> np.ndarray:
-    """Triangulate each group of one frame with :func:`triangulate_dlt`.
-
-    Args:
-        rig: the ``C`` cameras.
-        normalized: ``(C, P, J, 2)`` undistorted normalized coordinates of the candidates.
-        weight: ``(C, P, J)`` joint weights (0 = unused).
-        groups: the frame's groups (``G``).
-        mirror: left/right permutation, applied to the candidates matched swapped.
-
-    Returns:
-        ``(G, J, 3)`` joints, NaN where fewer than two of the group's cameras see a joint.
-    """
-    n_cams, _, n_joints, _ = normalized.shape
-    m = groups.members.T  # (C, G)
-    joint = np.broadcast_to(np.arange(n_joints), m.shape + (n_joints,))
-    if mirror is not None:
-        joint = np.where(groups.swapped.T[..., None], np.asarray(mirror, int)[None, None], joint)
-    cam = np.arange(n_cams)[:, None, None]
-    slot = np.maximum(m, 0)[..., None]
-    nrm = normalized[cam, slot, joint]  # (C, G, J, 2)
-    w = np.where((m >= 0)[..., None], weight[cam, slot, joint], 0.0)
-    return triangulate_dlt(rig, nrm, w, normalized=True)
 
 
 def nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
@@ -304,8 +277,7 @@ class PeopleTracker:
         tracked = np.flatnonzero(groups.n_views >= cfg.min_views)
         centers = np.zeros((0, 3))
         if len(tracked):
-            sub = FrameGroups(groups.members[tracked], groups.swapped[tracked], groups.error[tracked])
-            pts = triangulate_groups(self.rig, rays.normalized, rays.weight, sub, self.mirror)
+            pts = groups.points[tracked]
             centers = group_centers(pts)
             finite = np.isfinite(centers).all(-1)
             tracked, pts, centers = tracked[finite], pts[finite], centers[finite]
