@@ -121,8 +121,8 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--people", type=click.IntRange(1, 3), default=1, show_default=True,
               help="Performers: 2 or 3 walk across each other's paths, with distinct shapes (take duet / trio; "
                    "--motion is then not used).")
-@click.option("--solos", is_flag=True, help="With --people 2 or 3, also render each performer alone (takes "
-                                            "<take>_<name>), for comparisons.")
+@click.option("--solo", "solos", multiple=True, help="With --people 2 or 3, also render this performer alone (take "
+                                                     "<take>_<name>), for comparisons; 'all': each one.")
 def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, noise, blur, time_offsets, engine,
                   model, board_name, people, solos):
     """Render a session with a moving person, or several (calibration take + motion take), and its ground truth."""
@@ -142,7 +142,7 @@ def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, no
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
                                 seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
-                                board=board_name, command=command, people=people, solos=solos)
+                                board=board_name, command=command, people=people, solos=tuple(solos))
     progress, callback = progress_bars()
     t0 = time.perf_counter()
     with progress:

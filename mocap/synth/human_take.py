@@ -18,8 +18,8 @@ shapes and shirts, their names as the take's ``performers`` in session.toml, and
     OUT/ground_truth/<take>/performers.toml          # names = [...], in CAST order
     OUT/ground_truth/<take>/<name>/body_motion.npz, joints.npz
 
-With ``solos`` each performer is also rendered alone, same motion and place (takes ``<take>_<name>``, single
-performer truth as above), to compare a performer's accuracy with and without the others.
+With ``solos`` performers are also rendered alone, same motion, place and shirt (takes ``<take>_<name>``,
+single performer truth as above), to compare a performer's accuracy with and without the others.
 
 ``joints.npz``: ``smplx_joints (F, 76, 3)`` (55 skeleton joints + smplx's 21 extra landmarks) with
 ``smplx_joint_names``, ``blazepose (F, 33, 3)`` (the model's BlazePose-comparable surface landmarks)
@@ -90,8 +90,8 @@ class HumanSessionConfig:
     people: int = 1
     """Performers in the take: 1, or 2-3 walking across each other's paths (:data:`CAST`; ``motion`` and
     ``betas`` are then not used)."""
-    solos: bool = False
-    """With several performers, also render each one alone (takes ``<take>_<name>``)."""
+    solos: tuple[str, ...] = ()
+    """With several performers, the ones also rendered alone (takes ``<take>_<name>``; ``("all",)``: each)."""
     command: str = ""
     """The command line that made the session (recorded in session.toml)."""
 
@@ -333,8 +333,8 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
         write_text(gt.performers(take), dumps_toml({"names": names}))
         render(take, np.stack(verts, axis=1), shirts=tuple(range(len(cast))))
         takes = [{"name": take, "videos": "takes/{take}/{camera}.mp4", "performers": names}]
-        if config.solos:
-            for k, (name, betas, pose, transl) in enumerate(cast):
+        for k, (name, betas, pose, transl) in enumerate(cast):
+            if name in config.solos or "all" in config.solos:
                 solo = f"{take}_{name}"
                 render(solo, truth(solo, None, betas, pose, transl), shirts=(k,))
                 takes.append({"name": solo, "videos": "takes/{take}/{camera}.mp4", "performers": []})
