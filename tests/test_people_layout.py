@@ -122,3 +122,43 @@ def test_cast_walks_apart():
     assert gaps[0, 1].min() < 0.8  # ana and ben pass close by
     heights = [lbs.pose_vertices(model, betas, pose[:1], transl[:1])[0][0, :, 2].max() for _, betas, pose, transl in cast]
     assert np.ptp(heights) > 0.3  # distinct shapes
+
+
+@pytest.mark.slow
+def test_tiny_two_person_session(tmp_path):
+    """`mocap synth session --people 2 --solo ana` in miniature: the cast in session.toml, truth per performer,
+    both bodies in the picture where their truth projects, and ana's solo take."""
+    pytest.importorskip("bpy")
+    import cv2
+
+    from mocap.body import lbs
+    from mocap.evaluation.ground_truth import load_ground_truth
+    from mocap.evaluation.people import load_cast_truth
+    from mocap.synth.human_render import HumanRenderer, RenderOptions
+    from mocap.synth.human_take import HumanSessionConfig, write_human_session
+
+    config = HumanSessionConfig(people=2, solos=("ana",), cameras=2, size=(160, 120), seconds=0.07,
+                                calibration_views=(2, 2, 2))
+    session = Session.load(write_human_session(tmp_path / "duet", config))
+    assert [t.name for t in session.takes] == ["duet", "duet_ana"]
+    assert session.performers_of("duet") == ("ana", "ben") and session.performers_of("duet_ana") == ()
+    truth = load_cast_truth(session.root, "duet")
+    assert list(truth) == ["ana", "ben"] and all(gt.blazepose.shape == (3, 33, 3) for gt in truth.values())
+    solo = load_ground_truth(session.root, "duet_ana")
+    assert np.allclose(solo.blazepose, truth["ana"].blazepose)
+    for video in session.take("duet").videos:
+        cap = cv2.VideoCapture(str(video))
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+        cap.release()
+    model = lbs.load_model(None)
+    verts = np.stack([lbs.pose_vertices(model, gt.motion.betas, gt.motion.full_pose()[:1], gt.motion.transl[:1])[0][0]
+                      for gt in truth.values()])
+    renderer = HumanRenderer(model, solo.rig, RenderOptions(floor=False), shirts=(0, 1))
+    try:
+        for c, cam in enumerate(solo.rig.cameras):
+            mask = cv2.dilate(renderer.render_mask(c, verts).astype(np.uint8), np.ones((3, 3), np.uint8))
+            for gt in truth.values():  # each performer's pelvis is on a body (theirs, or the one in front)
+                x, y = np.round(cam.project(gt.smplx_joints[0, 0])).astype(int)
+                assert mask[y, x]
+    finally:
+        renderer.close()
