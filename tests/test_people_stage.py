@@ -195,3 +195,31 @@ def test_front_door(tmp_path):
     proc = run_cli("people", tmp_path, "--take", "walk")
     assert proc.returncode == 2 and "no multi-person 2D detections" in proc.stderr and "fix:" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 3
+
+
+def test_overlay_draws_each_performer_in_its_colour(tmp_path):
+    import cv2
+
+    from mocap.keypoints2d.overlay import performer_colour
+    from mocap.pipeline import overlay_take
+
+    people = scene(12)[:2]
+    session, obs = write_session(tmp_path, people, performers=["ana", "ben"])
+    for video in session.take("walk").videos:  # grey videos, 12 frames
+        video.parent.mkdir(parents=True, exist_ok=True)
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (640, 480))
+        for _ in range(12):
+            writer.write(np.full((480, 640, 3), 40, np.uint8))
+        writer.release()
+    result = people_take(session, "walk")
+    paths = overlay_take(session, "walk")
+    assert [p.name for p in paths] == [f"cam{k}.mp4" for k in range(4)]
+    cap = cv2.VideoCapture(str(paths[0]))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 6)
+    img = cap.read()[1].astype(int)
+    cap.release()
+    for k, kp in enumerate(result.keypoints):
+        x, y = np.round(kp.xy[0, 6, 23]).astype(int)  # a keypoint: a dot in the performer's colour
+        dot = img[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).mean(axis=0)
+        mine, other = (np.linalg.norm(dot - np.array(performer_colour(i))) for i in (k, 1 - k))
+        assert mine < 60 and mine < other, (k, dot)

@@ -42,6 +42,20 @@ def overlay_video(video: str | Path, out: str | Path, xy: np.ndarray, conf: np.n
                   reprojected: np.ndarray | None = None, label: str = "",
                   progress: Callable[[int, int], None] | None = None) -> Path:
     """Write ``out`` (.mp4) = ``video`` with ``xy (F, J, 2)`` (and ``reprojected (F, J, 2)``) drawn."""
+
+    def draw(img: np.ndarray, i: int) -> None:
+        if i < len(xy):
+            draw_frame(img, xy[i], edges, DETECTED, conf=conf[i])
+            if reprojected is not None:
+                draw_frame(img, reprojected[i], edges, REPROJECTED, radius=3)
+
+    return write_overlay(video, out, draw, label, progress)
+
+
+def write_overlay(video: str | Path, out: str | Path, draw: Callable[[np.ndarray, int], None], label: str = "",
+                  progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write ``out`` (.mp4, atomically) = ``video`` with ``draw(image, frame_index)`` applied to every frame
+    and the frame number written in a corner."""
     import cv2
 
     from mocap.io.atomic import atomic_path
@@ -53,10 +67,7 @@ def overlay_video(video: str | Path, out: str | Path, xy: np.ndarray, conf: np.n
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames.size)
         try:
             for i, img in frames.frames():
-                if i < len(xy):
-                    draw_frame(img, xy[i], edges, DETECTED, conf=conf[i])
-                    if reprojected is not None:
-                        draw_frame(img, reprojected[i], edges, REPROJECTED, radius=3)
+                draw(img, i)
                 cv2.putText(img, f"{label} frame {i}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
                 writer.write(img)
                 if progress is not None and i % 10 == 0:
@@ -98,34 +109,20 @@ def overlay_people_video(video: str | Path, out: str | Path, people, edges: np.n
         people: ``(name, colour, xy (F, J, 2), conf (F, J), reprojected (F, J, 2) or None)`` per performer.
         others: candidates given to nobody, ``xy (F, P, J, 2)`` and ``conf (F, P, J)`` (drawn grey), or None.
     """
-    import cv2
 
-    from mocap.io.atomic import atomic_path
+    def draw(img: np.ndarray, i: int) -> None:
+        if others is not None and i < len(others[0]):
+            for xy, conf in zip(*(o[i] for o in others)):
+                draw_frame(img, xy, edges, UNASSIGNED, conf=conf, radius=3)
+        for name, colour, xy, conf, reprojected in people:
+            if i >= len(xy):
+                continue
+            if reprojected is not None:
+                draw_frame(img, reprojected[i], edges, tuple(c // 2 for c in colour), radius=2)
+            draw_frame(img, xy[i], edges, colour, conf=conf[i])
+            draw_label(img, np.where((conf[i] >= 0.3)[:, None], xy[i], np.nan), name, colour)
 
-    frames = open_frames(video)
-    out = Path(out)
-    fps = frames.fps if np.isfinite(frames.fps) else 30.0
-    with atomic_path(out) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames.size)
-        try:
-            for i, img in frames.frames():
-                if others is not None and i < len(others[0]):
-                    for xy, conf in zip(*(o[i] for o in others)):
-                        draw_frame(img, xy, edges, UNASSIGNED, conf=conf, radius=3)
-                for name, colour, xy, conf, reprojected in people:
-                    if i >= len(xy):
-                        continue
-                    if reprojected is not None:
-                        draw_frame(img, reprojected[i], edges, tuple(c // 2 for c in colour), radius=2)
-                    draw_frame(img, xy[i], edges, colour, conf=conf[i])
-                    draw_label(img, np.where((conf[i] >= 0.3)[:, None], xy[i], np.nan), name, colour)
-                cv2.putText(img, f"{label} frame {i}", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
-                writer.write(img)
-                if progress is not None and i % 10 == 0:
-                    progress(i + 1, frames.n_frames)
-        finally:
-            writer.release()
-    return out
+    return write_overlay(video, out, draw, label, progress)
 
 
 def _overlay_job(video, out, xy, conf, edges, reprojected, label, progress=None):
