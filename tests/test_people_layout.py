@@ -162,3 +162,28 @@ def test_tiny_two_person_session(tmp_path):
                 assert mask[y, x]
     finally:
         renderer.close()
+
+
+def test_counted_people_ignores_a_stray_detection():
+    from mocap.keypoints2d.stage import counted_people
+
+    assert counted_people([1, 1, 2, 1, 1, 1, 1, 1]) == 1  # one frame with a second person: a stray
+    assert counted_people([1, 2, 2, 1, 1, 1, 1, 1]) == 2
+    assert counted_people([0, 0, 0]) == 1 and counted_people([]) == 1
+    assert counted_people([3, 3, 2]) == 3
+
+
+def test_switching_modes_removes_the_other_modes_files(tmp_path):
+    from mocap.keypoints2d.stage import clear_other_mode, detection_file
+
+    take = OutputLayout(tmp_path).take("walk")
+    take.folder.mkdir(parents=True)
+    single = [take.keypoints2d, take.points3d, take.points3d_file("trc"), take.body_motion]
+    multi = [take.candidates2d, take.people, take.people_tracks]
+    for f in single + multi:
+        f.write_text("x")
+    assert detection_file(take) == take.candidates2d
+    clear_other_mode(take, multi=True)
+    assert not any(f.exists() for f in single) and all(f.exists() for f in multi)
+    clear_other_mode(take, multi=False)
+    assert not any(f.exists() for f in multi) and detection_file(take) == take.keypoints2d
