@@ -257,6 +257,8 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
     if files.candidates2d.is_file():
         people_stages(session, name, config, progress, runs)
         return
+    if config.until == "people":  # one performer: nothing to tell apart
+        return
     runs.append(triangulate_stage(session, name, config))
     if config.until != "triangulate":
         body_stages(session, name, config, progress, runs)
