@@ -173,6 +173,16 @@ def test_pipeline_per_performer(tmp_path):
     again = []
     people_stages(session, "walk", config, None, again)
     assert {r.status for r in again} == {"reused"}
+    from mocap.report import write_take_report
+
+    report = write_take_report(session, "walk")
+    assert report.sections[:3] == ("summary", "calibration", "people")
+    for name in ("ana", "ben"):
+        assert {f"{name}-detection", f"{name}-points3d", f"{name}-fit"} <= set(report.sections)
+    assert report.figures["performers"].value == 2
+    assert report.figures["fit_error_mm"].label.endswith(("(ana)", "(ben)"))  # the worst performer's
+    assert any(p.name == "people_timeline.png" for p in report.images)
+    assert len({p.name for p in report.images}) == len(report.images)  # every performer's pictures kept
 
 
 def run_cli(*args):
