@@ -16,6 +16,7 @@ BVH/AMASS/TRC one file per performer).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -248,10 +249,10 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
     if session.performers_of(name):
         settings["performers"] = list(session.performers_of(name))
     key = stage_key("detect", settings, list(take.videos) + [rig])
-    runs.append(run_stage(
-        "detect", name, files.stamp("detect"), key, [detection_file(files)],
-        lambda: detect_take(session, name, config.detection,
-                            progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
+    run = run_stage("detect", name, files.stamp("detect"), key, [detection_file(files)],
+                    lambda: detect_take(session, name, config.detection,
+                                        progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None))
+    runs.append(dataclasses.replace(run, outputs=(detection_file(files),)))  # one performer or several: now known
     if config.until == "detect":
         return
     if files.candidates2d.is_file():
