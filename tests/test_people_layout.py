@@ -187,3 +187,16 @@ def test_switching_modes_removes_the_other_modes_files(tmp_path):
     assert not any(f.exists() for f in single) and all(f.exists() for f in multi)
     clear_other_mode(take, multi=False)
     assert not any(f.exists() for f in multi) and detection_file(take) == take.keypoints2d
+
+
+def test_pcp_of_a_body_uses_the_top_of_the_head():
+    from blender_samples import sample_motion
+
+    from mocap.evaluation.people import pcp_body, pcp_points
+
+    motion = sample_motion(4, seed=2)
+    points, names = pcp_points(motion)
+    assert points.shape == (4, 56, 3) and names[-1] == "head_top"
+    head, top, neck = points[:, names.index("head")], points[:, -1], points[:, names.index("neck")]
+    assert np.all(np.linalg.norm(top - neck, axis=-1) > 1.5 * np.linalg.norm(head - neck, axis=-1))
+    assert pcp_body(motion, motion) == 1.0

@@ -75,10 +75,11 @@ def joint_angle_errors_deg(pred_R: np.ndarray, true_R: np.ndarray) -> np.ndarray
 
 
 #: The ten limbs of the Shelf / Campus PCP, as SMPL-X skeleton joint names: upper and lower arms and legs, the
-#: torso (pelvis to neck) and the head (neck to head).
+#: torso (pelvis to neck) and the head (neck to the top of the head, as Shelf's bottom-head to top-head:
+#: ``head_top`` is a point of the body surface, :func:`mocap.evaluation.people.pcp_points`).
 PCP_LIMBS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
              ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-             ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("pelvis", "neck"), ("neck", "head"))
+             ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("pelvis", "neck"), ("neck", "head_top"))
 
 
 def pcp(pred: np.ndarray, truth: np.ndarray, limbs: np.ndarray, alpha: float = 0.5) -> float:

@@ -128,6 +128,29 @@ BLAZEPOSE_LIMBS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist")
 """Limbs of the triangulated BlazePose landmarks for PCP."""
 
 
+def pcp_points(motion) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A body motion's points for PCP: ``(F, 56, 3)`` the 55 SMPL-X skeleton joints and ``head_top``, the top of
+    the head (the body surface vertex highest above the head joint in the rest pose, posed), and the names.
+    Needs the open body model (the one synthetic sessions and their fits use)."""
+    from mocap.body import lbs
+    from mocap.body.skeleton import JOINT_NAMES
+
+    model = lbs.load_model(None)
+    weights, rest = np.asarray(model["weights"]), np.asarray(model["v_template"])
+    head = np.flatnonzero(weights[:, JOINT_NAMES.index("head")] > 0.5)
+    top = head[np.argmax(rest[head, 1])]  # model frame: Y up
+    verts, joints = lbs.pose_vertices(model, motion.betas, motion.full_pose(), motion.transl)
+    return np.concatenate([joints, verts[:, top][:, None]], axis=1), (*JOINT_NAMES, "head_top")
+
+
+def pcp_body(fitted, truth) -> float:
+    """PCP (:data:`PCP_LIMBS`, half the limb length) of a fitted body motion against the true one."""
+    pred, names = pcp_points(fitted)
+    true, _ = pcp_points(truth)
+    n = min(len(pred), len(true))
+    return pcp(pred[:n], true[:n], _limbs(names, PCP_LIMBS))
+
+
 def _limbs(names, limbs) -> np.ndarray:
     index = {n: i for i, n in enumerate(names)}
     return np.array([(index[a], index[b]) for a, b in limbs if a in index and b in index], int).reshape(-1, 2)
@@ -183,7 +206,6 @@ def _labels(session_dir, take, outputs_dir, truth):
 def evaluate_people(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None) -> PeopleEvaluation:
     """Compare every tracked performer of ``take`` with the true performers (see the module docstring)."""
     from mocap.body.motion import BodyMotion
-    from mocap.body.skeleton import JOINT_NAMES
     from mocap.triangulation.points import Points3D
 
     truth = load_cast_truth(session_dir, take)
@@ -212,7 +234,7 @@ def evaluate_people(session_dir: str | Path, take: str, outputs_dir: str | Path 
             F = min(fitted.n_frames, gt.motion.n_frames)
             pred, true = fitted.joint_positions()[:F], gt.motion.joint_positions()[:F]
             kw["body_joints"] = evaluate_points(pred[:, :22], true[:, :22])
-            kw["pcp_body"] = pcp(pred, true, _limbs(JOINT_NAMES, PCP_LIMBS))
+            kw["pcp_body"] = pcp_body(fitted, gt.motion)
         results.append(PerformerEvaluation(p.name, true_names[t], int(counts[t]), **kw))
     matched = {r.truth for r in results}
     return PeopleEvaluation(tuple(results), labels, true_names, identity_switches(labels),
