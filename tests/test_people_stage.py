@@ -193,6 +193,7 @@ def run_cli(*args):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_front_door(tmp_path):
     """`mocap people` writes people.toml and says who was found; bad input is one line and exit code 2."""
     session, _ = write_session(tmp_path, scene(30)[:2], performers=["ana", "ben"])
