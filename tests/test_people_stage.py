@@ -234,3 +234,23 @@ def test_overlay_draws_each_performer_in_its_colour(tmp_path):
         dot = img[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).mean(axis=0)
         mine, other = (np.linalg.norm(dot - np.array(performer_colour(i))) for i in (k, 1 - k))
         assert mine < 60 and mine < other, (k, dot)
+
+
+def test_a_detection_covering_two_people_is_split_between_them():
+    """One camera sees ana in front of ben: its one detection has ben's head (above ana) and ana's legs. The
+    legs go to ana, the head stays with ben; joints near both go to the one in front (ana)."""
+    from mocap.people.ownership import reassign_joints
+
+    J = 4  # head, hip, knee, ankle
+    ana = np.array([[100.0, 60], [100, 120], [100, 160], [100, 200]])
+    ben = np.array([[104.0, 20], [104, 110], [160, 150], [160, 210]])  # knee, ankle off to the side
+    projected = np.stack([ana, ben])[:, None, None]  # (N=2, C=1, F=1, J, 2)
+    depth = np.stack([np.full(J, 2.0), np.full(J, 3.0)])[:, None, None]  # ana in front
+    detection = np.array([[104.0, 21], [102, 116], [101, 161], [99, 201]])[None, None, None]  # (C, F, P=1, J, 2)
+    owner = np.array([[[1]]])  # the tracking gave it to ben
+    result = reassign_joints(detection, np.ones((1, 1, 1, J)), owner, np.zeros((1, 1, 1), bool), projected, depth,
+                             max_distance=0.1)
+    got_ana, got_ben = np.isfinite(result.xy[0, 0, 0, :, 0]), np.isfinite(result.xy[1, 0, 0, :, 0])
+    assert got_ben.tolist() == [True, False, False, False]  # his head
+    assert got_ana.tolist() == [False, True, True, True]  # the hip is near both: the one in front
+    assert result.moved == 3 and result.dropped == 3

@@ -90,6 +90,32 @@ def person_keypoints(candidates: Candidates2D, tracks: PeopleTracks, person: int
                        candidates.joint_names, candidates.camera_names, candidates.timestamps, candidates.fps)
 
 
+def split_detections(rig: CameraRig, candidates: Candidates2D, tracks: PeopleTracks, keypoints: list[Keypoints2D],
+                     mirror: tuple[int, ...], config: TrackingConfig) -> list[Keypoints2D]:
+    """The performers' keypoints with every detected joint given to the performer it fits
+    (:func:`mocap.people.ownership.reassign_joints`; their 3D from the keypoints the tracking gave them)."""
+    import dataclasses
+
+    from mocap.people.ownership import project_people, reassign_joints
+    from mocap.triangulation.stage import triangulate
+
+    rig = rig.subset(candidates.camera_names)
+    points = np.stack([triangulate(rig, kp).xyz for kp in keypoints])  # (N, F, J, 3)
+    n_cams, n_frames, n_slots = candidates.xy.shape[:3]
+    owner = np.full((n_cams, n_frames, n_slots), -1)
+    swapped = np.zeros((n_cams, n_frames, n_slots), bool)
+    for n in range(tracks.n_people):
+        c, f = np.nonzero(tracks.candidate[n] >= 0)
+        owner[c, f, tracks.candidate[n][c, f]] = n
+        swapped[c, f, tracks.candidate[n][c, f]] = tracks.swapped[n][c, f]
+    result = reassign_joints(candidates.xy, candidates.conf, owner, swapped, *project_people(rig, points), mirror,
+                             max_distance=config.joint_distance, min_conf=config.association.min_conf)
+    log.info("joints given to the performer they fit: %d moved between performers, %d taken away", result.moved,
+             result.dropped)
+    return [dataclasses.replace(kp, xy=result.xy[n].astype(np.float32), conf=result.conf[n].astype(np.float32))
+            for n, kp in enumerate(keypoints)]
+
+
 def identify_people(rig: CameraRig, candidates: Candidates2D, config: TrackingConfig = TrackingConfig(), *,
                     max_people: int | None = None) -> tuple[PeopleTracks, tuple[int, ...]]:
     """Array-level API of the stage: track the candidates' people over the take.
@@ -143,12 +169,13 @@ def people_take(session: Session | str | Path, take: str, config: TrackingConfig
         raise InputError(f"take {take!r}: nobody was seen by two or more cameras at once", path=files.candidates2d,
                          fix="check the detections (mocap overlay) and that the cameras see the same volume")
     names = performer_names(tracks.n_people, cast)
-    keypoints, people, written = [], [], []
-    for n, name in enumerate(names):
+    keypoints = [person_keypoints(candidates, tracks, n, mirror) for n in range(tracks.n_people)]
+    if config.reassign_joints and len(keypoints) > 1:
+        keypoints = split_detections(CameraRig.load(rig_path), candidates, tracks, keypoints, mirror, config)
+    people, written = [], []
+    for n, (name, kp) in enumerate(zip(names, keypoints)):
         person_files = files.person(name)
-        kp = person_keypoints(candidates, tracks, n, mirror)
         written.append(kp.save(person_files.keypoints2d))
-        keypoints.append(kp)
         listed = {"keypoints2d": person_files.keypoints2d, **(performer_files(files, name) if performer_files else {})}
         people.append(Performer(n, name, int(tracks.first_frame[n]), int(tracks.last_frame[n]),
                                 int(tracks.frames_seen[n]), _relative(person_files.folder, files.folder),

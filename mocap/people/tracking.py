@@ -87,6 +87,12 @@ class TrackingConfig:
     """People seen in fewer frames are removed at the end."""
     min_views: int = 2
     """Fewest cameras a group needs to be triangulated and tracked."""
+    reassign_joints: bool = True
+    """Give every detected joint to the performer whose 3D it fits, so that one detection covering two
+    people (one partly hiding the other) is split between them (:mod:`mocap.people.ownership`)."""
+    joint_distance: float = 0.1
+    """Most distance of a reassigned joint from a performer's projected joint, as a fraction of their
+    height in the image."""
     association: AssociationConfig = field(default_factory=AssociationConfig)
     """Settings of the per-frame cross-view association."""
 
