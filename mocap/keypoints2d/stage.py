@@ -53,6 +53,10 @@ class DetectionConfig:
     """Below this the tracker gives up and the person detector runs again."""
     workers: int = 0
     """Worker processes (0 = one per camera, up to the number of cores)."""
+    look_closer: bool = True
+    """Several performers: when a camera finds fewer people than max_people in a frame, also look in two
+    overlapping halves of it, where people far from the camera are twice as large (MediaPipe misses small
+    faces); two more detections on those frames only."""
 
     def detector_options(self) -> dict:
         return {"model_complexity": self.model_complexity, "min_detection_confidence": self.min_detection_confidence,
@@ -160,6 +164,7 @@ def _detection_pass(frames, config: DetectionConfig, mirrored: bool, progress, n
     """One pass over the frames: per-frame ``xy``, ``conf``, the people counted every ``count_stride`` frames
     (0: none) and ``(joint_names, keypoint_set)``."""
     from mocap.keypoints2d.detectors import create_detector
+    from mocap.keypoints2d.detectors.blazepose_multi import add_missed_people
 
     options = config.detector_options()
     name = config.detector
@@ -167,14 +172,18 @@ def _detection_pass(frames, config: DetectionConfig, mirrored: bool, progress, n
         name = "blazepose_multi"
         options.update(num_poses=num_poses, fps=frames.fps if np.isfinite(frames.fps) and frames.fps > 0 else 30.0)
     detector = create_detector(name, **options)
-    counter = (create_detector("blazepose_multi", num_poses=COUNT_MAX_PEOPLE, image_mode=True, **options)
-               if count_stride else None)
+    counter = (create_detector("blazepose_multi", num_poses=COUNT_MAX_PEOPLE, image_mode=True,
+                               **config.detector_options()) if count_stride else None)
+    closer = (create_detector("blazepose_multi", num_poses=num_poses, image_mode=True, **config.detector_options())
+              if num_poses and config.look_closer else None)
     width = frames.size[0]
     xys, confs, counts = [], [], []
     try:
         for k, (_, bgr) in enumerate(frames.frames()):
             rgb = _rgb(bgr, mirrored)
             xy, conf = detector.detect(rgb)
+            if closer is not None and len(xy) < num_poses:
+                xy, conf = add_missed_people(closer, rgb, xy, conf, num_poses)
             if counter is not None and k % count_stride == 0 and len(counts) < COUNT_FRAMES:
                 counts.append(len(counter.detect(rgb)[0]))
             if mirrored:
@@ -184,9 +193,9 @@ def _detection_pass(frames, config: DetectionConfig, mirrored: bool, progress, n
             if progress is not None and k % 10 == 0:
                 progress(k + 1, frames.n_frames)
     finally:
-        detector.close()
-        if counter is not None:
-            counter.close()
+        for d in (detector, counter, closer):
+            if d is not None:
+                d.close()
     if progress is not None:
         progress(len(xys), len(xys))
     return xys, confs, counts, (tuple(detector.joint_names), detector.keypoint_set)

@@ -10,8 +10,8 @@ performer it fits:
 2. a detected joint (left/right as its detection's performer has it) goes to the performer whose
    projection of that same joint is within ``max_distance`` of their height in the image, and at most
    half as far as any other performer's; near several performers alike (their pictures overlap), to the
-   one of them nearest the camera, the one in front, whom the camera sees; a joint near nobody stays with
-   its detection's performer (or with nobody, for a detection the tracking gave nobody);
+   one of them nearest the camera, the one in front, whom the camera sees; a joint near nobody is left out
+   (a hidden joint the detector guessed, or a mix of two people);
 3. a performer with several joints ``j`` in one camera and frame keeps the nearest.
 
 So the legs of the performer in front, found in the detection of the one behind, become the front
@@ -96,7 +96,7 @@ def reassign_joints(xy: np.ndarray, conf: np.ndarray, owner: np.ndarray, swapped
     near = dist <= limit  # (N, C, F, P, J)
     clear = np.take_along_axis(near, best[None], 0)[0] & (second >= 2 * nearest)
     in_front = np.argmin(np.where(near, np.nan_to_num(depth, nan=np.inf)[:, :, :, None], np.inf), axis=0)
-    target = np.where(clear, best, np.where(near.any(axis=0), in_front, owner[..., None]))  # (C, F, P, J)
+    target = np.where(clear, best, np.where(near.any(axis=0), in_front, -1))  # (C, F, P, J)
     target = np.where(usable, target, -1)
     moved = int((usable & (target != owner[..., None]) & (owner[..., None] >= 0) & (target >= 0)).sum())
     n_cams, n_frames, _, n_joints = conf.shape

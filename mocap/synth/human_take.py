@@ -332,7 +332,10 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
         verts = [truth(take, name, betas, pose, transl) for name, betas, pose, transl in cast]
         write_text(gt.performers(take), dumps_toml({"names": names}))
         render(take, np.stack(verts, axis=1), shirts=tuple(range(len(cast))))
-        takes = [{"name": take, "videos": "takes/{take}/{camera}.mp4", "performers": names}]
+        # session.toml names them in the order the people stage numbers them: first seen, then by x and y
+        start = [lbs.rest_joints(model, betas)[0] + transl[0] for _, betas, _, transl in cast]
+        order = sorted(range(len(cast)), key=lambda k: (start[k][0], start[k][1]))
+        takes = [{"name": take, "videos": "takes/{take}/{camera}.mp4", "performers": [names[k] for k in order]}]
         for k, (name, betas, pose, transl) in enumerate(cast):
             if name in config.solos or "all" in config.solos:
                 solo = f"{take}_{name}"

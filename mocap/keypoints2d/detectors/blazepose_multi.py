@@ -120,6 +120,69 @@ class MultiPoseDetector:
         self.close()
 
 
+#: Tiles for :func:`add_missed_people`: ``(x0, x1)`` as fractions of the image width.
+TILES = ((0.0, 0.6), (0.4, 1.0))
+
+
+def _boxes(xy: np.ndarray, conf: np.ndarray, min_conf: float = 0.3) -> np.ndarray:
+    """``(P, 4)`` x0, y0, x1, y1 of each person's confident keypoints (NaN where none)."""
+    pts = np.where((conf >= min_conf)[..., None], xy, np.nan)
+    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
+        sup.filter(RuntimeWarning)
+        return np.concatenate([np.nanmin(pts, axis=1), np.nanmax(pts, axis=1)], axis=1)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection of boxes ``a`` and ``b`` over the smaller one's area."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if not (w > 0 and h > 0):
+        return 0.0
+    area = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(w * h / area) if area > 0 else 1.0
+
+
+def add_missed_people(detector: MultiPoseDetector, rgb: np.ndarray, xy: np.ndarray, conf: np.ndarray,
+                      num_poses: int, max_overlap: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """People that a whole-frame detection missed, looked for in two overlapping halves of the frame.
+
+    MediaPipe's person detector sees the frame at 224 x 224 and finds people by their faces: people far
+    from the camera (small faces) are missed; in a half frame they are twice as large. A person found in a
+    half is added when their box overlaps no one already found by more than ``max_overlap`` (of the
+    smaller box) and they do not touch the half's inner edge (cut there: the other half holds them).
+
+    Args:
+        detector: an image-mode :class:`MultiPoseDetector` (``image_mode=True``).
+        rgb: ``(H, W, 3)`` the frame.
+        xy, conf: ``(P, J, 2)``, ``(P, J)`` the people already found.
+        num_poses: the most people to return.
+
+    Returns:
+        ``xy (P', J, 2)`` and ``conf (P', J)``: the people found before, then the added ones.
+    """
+    h, w = rgb.shape[:2]
+    people_xy, people_conf = list(xy), list(conf)
+    for lo, hi in TILES:
+        if len(people_xy) >= num_poses:
+            break
+        x0, x1 = int(round(lo * w)), int(round(hi * w))
+        found_xy, found_conf = detector.detect(np.ascontiguousarray(rgb[:, x0:x1]))
+        found_xy[..., 0] += x0
+        margin = 0.02 * w
+        for pxy, pconf in zip(found_xy, found_conf):
+            box = _boxes(pxy[None], pconf[None])[0]
+            if not np.isfinite(box).all() or len(people_xy) >= num_poses:
+                continue
+            cut = (x0 > 0 and box[0] < x0 + margin) or (x1 < w and box[2] > x1 - margin)
+            known = _boxes(np.array(people_xy), np.array(people_conf)) if people_xy else np.zeros((0, 4))
+            if not cut and all(_overlap(box, k) <= max_overlap for k in known if np.isfinite(k).all()):
+                people_xy.append(pxy)
+                people_conf.append(pconf)
+    n_joints = xy.shape[1] if xy.ndim == 3 else N_LANDMARKS
+    return (np.array(people_xy, np.float32).reshape(-1, n_joints, 2),
+            np.array(people_conf, np.float32).reshape(-1, n_joints))
+
+
 def people_arrays(poses, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     """Tasks landmarks (a list of people, each a list of 33 ``NormalizedLandmark``) -> arrays.
 
