@@ -13,9 +13,13 @@ file names::
         keypoints2d.npz  sync.toml  sync_curves.npz  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
         body_motion.npz  fit.toml  report.html  .<stage>.stamp.toml
         export/<take>_<rig>.<ext>  export/pose2sim/  overlay/<camera>.mp4
+        candidates2d.npz  people_tracks.npz  export/<take>_<performer>_<rig>.<ext>   (several performers)
+        people/<performer>/             TakeLayout.person(name): that performer's keypoints2d.npz,
+                                        points3d*.npz, body_motion.npz, fit.toml, report.html, stamps
 
     <session>/ground_truth/            GroundTruthLayout (sessions made by ``mocap synth``)
       camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz  <take>/sync.toml
+      <take>/performers.toml  <take>/<performer>/joints.npz, body_motion.npz   (several performers)
 
 Take and camera names become folder and file names, so they must be plain names (:func:`check_name`):
 no path separators, no ``.``/``..``, nothing that could reach outside the output folder.
@@ -132,7 +136,28 @@ class TakeLayout:
 
     @property
     def people(self) -> Path:
+        """The performers of a take with several (ids, names, frames, their files)."""
         return self.folder / "people.toml"
+
+    @property
+    def candidates2d(self) -> Path:
+        """Every person each camera found per frame (several performers), before association."""
+        return self.folder / "candidates2d.npz"
+
+    @property
+    def people_tracks(self) -> Path:
+        """Which candidate each camera gives each performer per frame, and their 3D centres."""
+        return self.folder / "people_tracks.npz"
+
+    @property
+    def people_dir(self) -> Path:
+        return self.folder / "people"
+
+    def person(self, name: str) -> TakeLayout:
+        """``people/<name>/``: one performer's own files, named as a single-person take's
+        (``keypoints2d.npz``, ``points3d.npz``, ``body_motion.npz``, ...); ``name`` must be a plain name."""
+        folder = self.people_dir / check_name(name, "performer")
+        return TakeLayout(check_inside(folder, self.folder), name)
 
     @property
     def points3d_raw(self) -> Path:
@@ -145,6 +170,10 @@ class TakeLayout:
     def points3d_file(self, fmt: str) -> Path:
         """``points3d.<fmt>``: the smoothed points as a TRC, C3D or CSV file."""
         return self.folder / f"points3d.{fmt}"
+
+    def point_files(self) -> list[Path]:
+        """The ``points3d.<fmt>`` files that exist."""
+        return sorted(self.folder.glob("points3d.*"))
 
     @property
     def body_motion(self) -> Path:
@@ -162,9 +191,11 @@ class TakeLayout:
     def export_dir(self) -> Path:
         return self.folder / "export"
 
-    def export_file(self, rig: str, suffix: str) -> Path:
-        """``export/<take>_<rig><suffix>``, e.g. ``export/walk_mixamo.fbx``."""
-        return self.export_dir / f"{self.name}_{rig}{suffix}"
+    def export_file(self, rig: str, suffix: str, performer: str | None = None) -> Path:
+        """``export/<take>_<rig><suffix>``, e.g. ``export/walk_mixamo.fbx``; one performer's file of a take
+        with several: ``export/<take>_<performer>_<rig><suffix>``."""
+        who = f"_{check_name(performer, 'performer')}" if performer else ""
+        return self.export_dir / f"{self.name}{who}_{rig}{suffix}"
 
     @property
     def pose2sim_project(self) -> Path:
@@ -182,7 +213,7 @@ class TakeLayout:
         return stamp_file(self.folder, stage)
 
     #: The files of which at least one must exist for a take to have results (report, index).
-    RESULT_FILES = ("keypoints2d", "points3d", "body_motion")
+    RESULT_FILES = ("keypoints2d", "points3d", "body_motion", "candidates2d", "people")
 
     def results(self) -> list[Path]:
         return [getattr(self, name) for name in self.RESULT_FILES]
@@ -230,12 +261,21 @@ class GroundTruthLayout:
     def board_poses(self) -> Path:
         return self.folder / "board_poses.npz"
 
-    def joints(self, take: str) -> Path:
-        return self.folder / check_name(take, "take") / "joints.npz"
+    def _take(self, take: str, performer: str | None) -> Path:
+        folder = self.folder / check_name(take, "take")
+        return folder / check_name(performer, "performer") if performer else folder
 
-    def body_motion(self, take: str) -> Path:
-        return self.folder / check_name(take, "take") / "body_motion.npz"
+    def joints(self, take: str, performer: str | None = None) -> Path:
+        """``<take>/joints.npz``; one performer's of a take with several: ``<take>/<performer>/joints.npz``."""
+        return self._take(take, performer) / "joints.npz"
+
+    def body_motion(self, take: str, performer: str | None = None) -> Path:
+        return self._take(take, performer) / "body_motion.npz"
+
+    def performers(self, take: str) -> Path:
+        """``<take>/performers.toml``: the true performers of a take with several (names, in order)."""
+        return self._take(take, None) / "performers.toml"
 
     def sync(self, take: str) -> Path:
         """The true camera clocks of a take (``sync.toml`` format)."""
-        return self.folder / check_name(take, "take") / "sync.toml"
+        return self._take(take, None) / "sync.toml"

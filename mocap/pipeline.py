@@ -7,10 +7,16 @@ reruns exactly the stages that depend on it.
 
 Stages: calibrate (once per session) -> detect -> sync -> triangulate (+ smooth) -> fit -> export -> report
 (per take). Stages hand off only through files (see :mod:`mocap.layout`).
+
+A take with several performers (its detection wrote ``candidates2d.npz``) runs the ``people`` stage after
+detection (``people.toml``, one ``keypoints2d.npz`` per performer), then triangulate and fit once per
+performer (in ``people/<name>/``), and one export for them all (FBX/GLB with an armature per performer,
+BVH/AMASS/TRC one file per performer).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,6 +34,7 @@ from mocap.fitting.fit import FitConfig
 from mocap.io.tomlio import read_toml, write_toml
 from mocap.keypoints2d.stage import DetectionConfig
 from mocap.layout import TakeLayout
+from mocap.people.tracking import TrackingConfig
 from mocap.report.config import ReportConfig
 from mocap.session import Session
 from mocap.smoothing.filters import SmoothConfig
@@ -39,8 +46,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int, int], None]
 
 #: Every stage of ``mocap run``, in order.
-STAGES = ("calibrate", "detect", "sync", "triangulate", "fit", "export", "report")
-Stage = Literal["calibrate", "detect", "sync", "triangulate", "fit", "export", "report"]
+STAGES = ("calibrate", "detect", "sync", "people", "triangulate", "fit", "export", "report")
+Stage = Literal["calibrate", "detect", "sync", "people", "triangulate", "fit", "export", "report"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class RunConfig:
     """``mocap detect`` settings."""
     sync: SyncConfig = field(default_factory=SyncConfig)
     """``mocap sync`` settings (when each camera recorded each frame)."""
+    people: TrackingConfig = field(default_factory=TrackingConfig)
+    """``mocap people``: who is who in a take with several performers (association and tracking)."""
     triangulation: TriangulateConfig = field(default_factory=TriangulateConfig)
     """``mocap triangulate`` settings."""
     smoothing: SmoothConfig = field(default_factory=SmoothConfig)
@@ -64,7 +73,7 @@ class RunConfig:
     report: ReportConfig = field(default_factory=ReportConfig)
     """The per-take HTML report and the session index."""
     until: Stage = "report"
-    """Last stage to run: calibrate, detect, sync, triangulate, fit, export or report."""
+    """Last stage to run: calibrate, detect, sync, people, triangulate, fit, export or report."""
 
     @classmethod
     def load(cls, session: Session, path: str | Path | None = None, overrides: dict[str, Any] | None = None
@@ -169,7 +178,8 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
         except MocapError as exc:
             if not keep_going:
                 raise
-            stage = STAGES[STAGES.index(runs[-1].stage) + 1] if runs and runs[-1].take == name else "detect"
+            last = runs[-1] if runs and str(runs[-1].take).split("/")[0] == name else None  # a performer's too
+            stage = STAGES[STAGES.index(last.stage) + 1] if last is not None else "detect"
             log.error("take %s failed at %s: %s", name, stage, exc)
             runs.append(StageRun(stage, name, "failed", 0.0, (), message=str(exc)))
     if config.until == "report" and config.report.enabled:
@@ -244,10 +254,9 @@ def _prewarm_imports() -> None:
 
 def take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
                 runs: list[StageRun]) -> None:
-    """detect -> sync -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
-    from mocap.keypoints2d.stage import detect_take
-    from mocap.smoothing.stage import POINT_FILE_FORMATS, smooth_take
-    from mocap.triangulation.stage import triangulate_take
+    """detect -> sync -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``. A
+    take with several performers goes detect -> people -> per performer (triangulate -> fit) -> export."""
+    from mocap.keypoints2d.stage import detect_take, detection_file
 
     take = session.take(name)
     files = session.layout.take(name)
@@ -259,27 +268,138 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
         runs.append(run_stage("detect", name, files.stamp("detect"), key, [files.keypoints2d],
                               lambda: import_take_keypoints(session, name)))
     else:
-        key = stage_key("detect", to_dict(config.detection), list(take.videos) + [rig])
-        runs.append(run_stage(
-            "detect", name, files.stamp("detect"), key, [files.keypoints2d],
-            lambda: detect_take(session, name, config.detection,
-                                progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
+        settings = to_dict(config.detection)
+        if session.performers_of(name):
+            settings["performers"] = list(session.performers_of(name))
+        key = stage_key("detect", settings, list(take.videos) + [rig])
+        run = run_stage("detect", name, files.stamp("detect"), key, [detection_file(files)],
+                        lambda: detect_take(session, name, config.detection,
+                                            progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None))
+        runs.append(dataclasses.replace(run, outputs=(detection_file(files),)))  # one performer or several: now known
     if config.until == "detect":
         return
-    runs.append(sync_stage(session, name, config))
-    if config.until == "sync":
+    if files.candidates2d.is_file():
+        if not take.synchronized and session.sync_overrides(name):
+            log.warning("take %s has several performers: its cameras are taken as synchronized (frame i of every "
+                        "camera is one instant); the hand-given clocks of session.toml are not applied", name)
+        if config.until != "sync":
+            people_stages(session, name, config, progress, runs)
         return
+    runs.append(sync_stage(session, name, config))
+    if config.until in ("sync", "people"):  # one performer: nothing to tell apart
+        return
+    runs.append(triangulate_stage(session, name, config))
+    if config.until != "triangulate":
+        body_stages(session, name, config, progress, runs)
+
+
+def triangulate_stage(session: Session, name: str, config: RunConfig, performer: str | None = None) -> StageRun:
+    """Triangulate and smooth one take (or one of its performers; a single performer's take on the common
+    timeline of its ``sync.toml``)."""
+    from mocap.smoothing.stage import POINT_FILE_FORMATS, smooth_take
+    from mocap.triangulation.stage import triangulate_take
+
+    files = session.layout.take(name)
+    sync = [] if performer else [files.sync]
+    files = files.person(performer) if performer else files
 
     def triangulate_and_smooth():
-        triangulate_take(session, name, config=config.triangulation)
-        smooth_take(session, name, config.smoothing, marker_names=config.triangulation.marker_names)
+        triangulate_take(session, name, config=config.triangulation, performer=performer)
+        smooth_take(session, name, config.smoothing, marker_names=config.triangulation.marker_names,
+                    performer=performer)
 
     outputs = [files.points3d, files.points3d_raw] + [files.points3d_file(f) for f in POINT_FILE_FORMATS]
     key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
-                                    "smoothing": to_dict(config.smoothing)}, [files.keypoints2d, rig, files.sync])
-    runs.append(run_stage("triangulate", name, files.stamp("triangulate"), key, outputs, triangulate_and_smooth))
-    if config.until != "triangulate":
-        body_stages(session, name, config, progress, runs)
+                                    "smoothing": to_dict(config.smoothing)},
+                    [files.keypoints2d, session.layout.calibration.rig] + sync)
+    return run_stage("triangulate", _label(name, performer), files.stamp("triangulate"), key, outputs,
+                     triangulate_and_smooth)
+
+
+def _label(take: str, performer: str | None) -> str:
+    """How runs name a take, or one performer of it (``take/performer``)."""
+    return f"{take}/{performer}" if performer else take
+
+
+def performer_files(files: TakeLayout, name: str, config: RunConfig) -> dict[str, Path | list[Path]]:
+    """The later stages' files of one performer, as ``people.toml`` lists them."""
+    from mocap.smoothing.stage import POINT_FILE_FORMATS
+
+    own = files.person(name)
+    out: dict[str, Path | list[Path]] = {"points3d_raw": own.points3d_raw, "points3d": own.points3d}
+    out.update({f"points3d_{fmt}": own.points3d_file(fmt) for fmt in POINT_FILE_FORMATS})
+    out.update({"body_motion": own.body_motion, "fit": own.fit_summary})
+    out["export"] = [path for _, _, path, names in people_export_plan(files, config.export, [name])]
+    return out
+
+
+def people_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
+                  runs: list[StageRun]) -> None:
+    """people -> per performer (triangulate -> fit) -> export, for a take with several performers."""
+    from mocap.people.roster import read_roster
+    from mocap.people.stage import people_take
+
+    files = session.layout.take(name)
+    max_people = config.detection.max_people or None
+    key = stage_key("people", {"people": to_dict(config.people), "performers": list(session.performers_of(name)),
+                               "max_people": max_people or 0, "export": to_dict(config.export)},
+                    [files.candidates2d, session.layout.calibration.rig])
+    runs.append(run_stage("people", name, files.stamp("people"), key, [files.people, files.people_tracks],
+                          lambda: people_take(session, name, config.people, max_people=max_people,
+                                              performer_files=lambda f, n: performer_files(f, n, config))))
+    if config.until == "people":
+        return
+    roster = read_roster(files.people)
+    for performer in roster.names:
+        runs.append(triangulate_stage(session, name, config, performer))
+    if config.until == "triangulate":
+        return
+    for performer in roster.names:
+        runs.append(fit_stage(session, name, config, progress, performer))
+    if config.until == "fit":
+        return
+    plan = people_export_plan(files, config.export, roster.names)
+    inputs = [files.person(n).body_motion for n in roster.names]
+    key = stage_key("export", {"export": to_dict(config.export), "people": roster.names}, inputs)
+    runs.append(run_stage("export", name, files.stamp("export"), key, [p for _, _, p, _ in plan],
+                          lambda: export_people(files, plan, config)))
+
+
+def people_export_plan(take: TakeLayout, config: ExportConfig, names: Sequence[str]
+                       ) -> list[tuple[str, str, Path, tuple[str, ...]]]:
+    """``(format, rig, path, performers)`` of every export file of a take with several performers: FBX and
+    GLB hold every performer (one armature each), the other formats one performer per file."""
+    from mocap.export.export import SCENE_FORMATS, export_path
+
+    plan = []
+    for rig in config.rigs:
+        for fmt in config.formats:
+            if fmt in SCENE_FORMATS:
+                plan.append((fmt, rig, export_path(take, fmt, rig), tuple(names)))
+            else:
+                plan += [(fmt, rig, export_path(take, fmt, rig, performer=n), (n,)) for n in names]
+    return plan
+
+
+def export_people(files: TakeLayout, plan: Sequence[tuple[str, str, Path, tuple[str, ...]]],
+                  config: RunConfig) -> None:
+    """Write every file of ``plan`` (:func:`people_export_plan`) from the performers' ``body_motion.npz``."""
+    from mocap.body.motion import BodyMotion
+    from mocap.export.export import SCENE_FORMATS, export_motion, export_performers
+    from mocap.export.mesh import export_mesh
+
+    names = sorted({n for *_, who in plan for n in who})
+    motions = {n: BodyMotion.load(files.person(n).body_motion) for n in names}
+    meshes = {}
+    if config.export.mesh and any(f in SCENE_FORMATS and r == "smplx" for f, r, _, _ in plan):
+        meshes = {n: export_mesh(m, config.fit.model) for n, m in motions.items()}
+    for fmt, rig, path, who in plan:
+        if fmt in SCENE_FORMATS:
+            export_performers({n: motions[n] for n in who}, path, fmt, rig, foot_locking=config.export.foot_locking,
+                              meshes=meshes if rig == "smplx" else None)
+        else:
+            export_motion(motions[who[0]], path, fmt, rig, up=config.export.up, units=config.export.units,
+                          foot_locking=config.export.foot_locking)
 
 
 def sync_stage(session: Session, name: str, config: RunConfig) -> StageRun:
@@ -303,16 +423,24 @@ def export_plan(take: TakeLayout, config: ExportConfig) -> list[tuple[str, str, 
     return [(fmt, rig, export_path(take, fmt, rig)) for rig in config.rigs for fmt in config.formats]
 
 
-def body_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
-                runs: list[StageRun]) -> None:
-    """fit -> export for one take."""
+def fit_stage(session: Session, name: str, config: RunConfig, progress: Progress | None,
+              performer: str | None = None) -> StageRun:
+    """Fit the body to one take (or one of its performers: one body shape each)."""
     from mocap.fitting.stage import fit_take
 
     files = session.layout.take(name)
+    files = files.person(performer) if performer else files
     key = stage_key("fit", to_dict(config.fit), [files.points3d])
-    runs.append(run_stage("fit", name, files.stamp("fit"), key, [files.body_motion, files.fit_summary],
-                          lambda: fit_take(session, name, config.fit,
-                                           progress=(lambda i, n: progress("fit", 0, i, n)) if progress else None)))
+    return run_stage("fit", _label(name, performer), files.stamp("fit"), key, [files.body_motion, files.fit_summary],
+                     lambda: fit_take(session, name, config.fit, performer=performer,
+                                      progress=(lambda i, n: progress("fit", 0, i, n)) if progress else None))
+
+
+def body_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
+                runs: list[StageRun]) -> None:
+    """fit -> export for one take."""
+    files = session.layout.take(name)
+    runs.append(fit_stage(session, name, config, progress))
     if config.until == "fit":
         return
     plan = export_plan(files, config.export)
@@ -347,8 +475,10 @@ def overlay_take(session: Session | str | Path, take: str, *,
     from mocap.triangulation.points import Points3D
 
     session = Session.of(session)
-    kp = load_take_keypoints(session, take)
     t, files = session.take(take), session.layout.take(take)
+    if files.people.is_file() and files.candidates2d.is_file():
+        return overlay_people(session, take, progress=progress)
+    kp = load_take_keypoints(session, take)
     reprojected = None
     rig_path = session.layout.calibration.rig
     if files.points3d.is_file() and rig_path.is_file():
@@ -360,3 +490,42 @@ def overlay_take(session: Session | str | Path, take: str, *,
                        for cam, n in zip(rig.cameras, kp.frame_counts)]
     videos = [t.videos[session.camera_names.index(n)] for n in kp.camera_names]
     return overlay_views(videos, kp, [files.overlay_video(n) for n in kp.camera_names], reprojected, progress=progress)
+
+
+def overlay_people(session: Session, take: str, *, progress: Callable[[int, int, int], None] | None = None
+                   ) -> list[Path]:
+    """The overlay of a take with several performers: each performer's keypoints in its colour with its name
+    (and its 3D points projected back, darker, once triangulated), the detections given to nobody in grey."""
+    import numpy as np
+
+    from mocap.camera import CameraRig
+    from mocap.keypoints2d.candidates import Candidates2D
+    from mocap.keypoints2d.keypoints import Keypoints2D
+    from mocap.keypoints2d.overlay import overlay_people_views
+    from mocap.people.roster import read_roster
+    from mocap.people.stage import load_tracks
+    from mocap.triangulation.points import Points3D
+
+    files = session.layout.take(take)
+    names = read_roster(files.people).names
+    performers = [(n, Keypoints2D.load(files.person(n).keypoints2d)) for n in names]
+    cand = Candidates2D.load(files.candidates2d)
+    used = load_tracks(files.people_tracks)["candidate"]  # (N, C, F)
+    others = []
+    for c in range(cand.n_cameras):
+        xy = cand.xy[c].copy()
+        n, f = np.nonzero(used[:, c] >= 0)
+        xy[f, used[n, c, f]] = np.nan
+        others.append((xy, cand.conf[c]))
+    reprojected = None
+    rig_path = session.layout.calibration.rig
+    if rig_path.is_file():
+        rig = CameraRig.load(rig_path).subset(cand.camera_names)
+        reprojected = []
+        for n in names:
+            path = files.person(n).points3d
+            xyz = Points3D.load(path).xyz if path.is_file() else None
+            reprojected.append(None if xyz is None else [cam.to_video_pixels(cam.project(xyz)) for cam in rig.cameras])
+    videos = [session.take(take).videos[session.camera_names.index(c)] for c in cand.camera_names]
+    return overlay_people_views(videos, performers, [files.overlay_video(c) for c in cand.camera_names], reprojected,
+                                others, progress=progress)

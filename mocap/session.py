@@ -16,6 +16,7 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     name = "my_session"
     board = "charuco_7x5_a1"          # a built-in board (calibration/boards) or a .toml path
     output_dir = "output"             # optional, relative to the session folder
+    performers = ["ana", "ben"]       # optional: several performers (names in order of appearance)
 
     [[cameras]]                       # the camera order used in every output file
     name = "cam0"
@@ -32,6 +33,7 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     [[takes]]
     name = "walk"
     videos = "takes/{take}/{camera}.mp4"    # the default pattern
+    # performers = ["ana", "ben"]           # optional: this take's performers (overrides the session's)
     # fps = 60                              # optional: the take's frame rate (default: from its videos)
     # keypoints = { format = "openpose", paths = "pose/{camera}_json", keypoint_set = "halpe26" }
     #                                       # optional: 2D keypoints another tool made, imported instead of
@@ -107,6 +109,8 @@ class Take:
     keypoints: KeypointFiles | None = None
     time_offsets: dict[str, float] = field(default_factory=dict, hash=False)
     synchronized: bool = False
+    performers: tuple[str, ...] | None = None
+    """This take's performers (overrides the session's); None: the session's."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,9 @@ class Session:
     rig: Path | None = None
     """An existing calibration file (``[calibration] rig``), imported instead of calibrating."""
     calibration_time_offsets: dict[str, float] = field(default_factory=dict)
+    performers: tuple[str, ...] = ()
+    """Names of the performers of a take with several, in order of first appearance (``people.toml``'s
+    ids); their number is the default ``max_people`` of detection. Empty: one performer, or counted."""
 
     @property
     def file(self) -> Path:
@@ -143,6 +150,11 @@ class Session:
     def ground_truth(self) -> GroundTruthLayout:
         """The known answers of a synthetic session (the folder may not exist)."""
         return GroundTruthLayout(self.root / "ground_truth")
+
+    def performers_of(self, take: str) -> tuple[str, ...]:
+        """The performers of a take: its own ``performers``, else the session's (empty: not said)."""
+        own = self.take(take).performers
+        return own if own is not None else self.performers
 
     def take(self, name: str) -> Take:
         for t in self.takes:
@@ -237,6 +249,16 @@ class Session:
                               f"e.g. time_offsets = {{ {key} = 0.25 }}")
             return {str(k): float(v) for k, v in table.items()}
 
+        def performer_names(spec: Any, where: str) -> tuple[str, ...]:
+            if not isinstance(spec, list):
+                raise bad(f"{where}performers must be a list of names", 'e.g. performers = ["ana", "ben"]')
+            found = tuple(check_name(p, "performer", source=file) for p in spec)
+            if len(set(found)) != len(found):
+                raise bad(f"{where}performer names are not unique: {list(found)}",
+                          "give every performer a distinct name")
+            return found
+
+        performers = performer_names(data.get("performers", []), "")
         calib = dict(data.get("calibration", {}))
         calib_offsets = offsets(calib.pop("time_offsets", {}), "[calibration]")
         rig = calib.pop("rig", None)
@@ -287,9 +309,10 @@ class Session:
                     raise bad(f"{where}: keypoints person must be \"best\" or an index >= 0", 'e.g. person = "best"')
                 kp = KeypointFiles(kp["format"], videos(kp["paths"], f"{where} keypoints", name, "paths"),
                                    kp.get("keypoint_set"), person)
+            cast = performer_names(t["performers"], f"{where}: ") if "performers" in t else None
             takes.append(Take(name, videos(t.get("videos", DEFAULT_TAKE_VIDEOS), where, name),
                               float(fps) if fps is not None else None, kp, offsets(t.get("time_offsets", {}), where),
-                              t.get("synchronized", False)))
+                              t.get("synchronized", False), cast))
         take_names = [t.name for t in takes]
         if len(set(take_names)) != len(take_names):
             raise bad(f"take names are not unique: {take_names}", "rename the duplicated [[takes]] entries")
@@ -300,7 +323,8 @@ class Session:
         return cls(root=root, name=str(data.get("name", root.name)), cameras=tuple(cameras), board=board,
                    calibration_videos=calib_videos, floor_videos=floor_videos, takes=tuple(takes),
                    output_dir=out if out.is_absolute() else root / out, calibration_options=calib,
-                   rig=_absolute(root, rig) if rig is not None else None, calibration_time_offsets=calib_offsets)
+                   rig=_absolute(root, rig) if rig is not None else None, calibration_time_offsets=calib_offsets,
+                   performers=performers)
 
 
 def _absolute(root: Path, path: str) -> Path:
@@ -320,6 +344,7 @@ SESSION_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "cameras": ((list,), 'a list of [[cameras]] tables, e.g. [[cameras]] name = "cam0"'),
     "calibration": ((dict,), "a [calibration] table"),
     "takes": ((list,), 'a list of [[takes]] tables, e.g. [[takes]] name = "walk"'),
+    "performers": ((list,), 'a list of names, e.g. ["ana", "ben"]'),
 }
 CAMERA_KEYS = {
     "name": ((str,), "a plain name"),
@@ -339,6 +364,7 @@ TAKE_KEYS = {
                            '"pose/{camera}_json" }'),
     "time_offsets": ((dict,), "a table of camera = seconds after the first camera, e.g. { cam1 = 0.25 }"),
     "synchronized": ((bool,), "true when frame i of every camera is one instant (nothing for mocap sync to find)"),
+    "performers": ((list,), 'this take\'s performer names, e.g. ["ana", "ben"]'),
 }
 KEYPOINTS_KEYS = {
     "format": ((str,), 'a keypoint file format: "openpose", "dlc" or "mmpose"'),

@@ -115,6 +115,12 @@ def _quality(r, session) -> str:
         worst = max(c["reprojection_mean_px"] for c in q["cameras"])
         return (f"reprojection <= {worst:.2f} px, square {q['square_error_mean_mm']:+.2f} ± "
                 f"{q['square_error_std_mm']:.2f} mm, world: {q['world']['source']}")
+    if r.stage == "detect" and r.outputs[0].name == session.layout.take(r.take).candidates2d.name:
+        from mocap.keypoints2d.candidates import Candidates2D
+
+        cand = Candidates2D.load(r.outputs[0])
+        most = cand.people_found().max(axis=1)
+        return "most people found: " + ", ".join(f"{n} {k}" for n, k in zip(cand.camera_names, most))
     if r.stage == "detect":
         kp = Keypoints2D.load(r.outputs[0])
         return "person found: " + ", ".join(f"{n} {v:.0%}" for n, v in zip(kp.camera_names, kp.detection_rate()))
@@ -122,13 +128,19 @@ def _quality(r, session) -> str:
         from mocap.sync.clock import TakeSync
 
         return sync_summary(TakeSync.load(r.outputs[0]))
+    if r.stage == "people":
+        from mocap.people.roster import read_roster
+
+        people = read_roster(r.outputs[0]).people
+        return f"{len(people)} performers: " + ", ".join(
+            f"{p.name} frames {p.first_frame}-{p.last_frame} ({p.frames_seen} seen)" for p in people)
     if r.stage == "triangulate":
-        raw = Points3D.load(session.layout.take(r.take).points3d_raw)
+        raw = Points3D.load(r.outputs[1])
         ok = np.isfinite(raw.xyz[..., 0])
         err = f", median reprojection {np.nanmedian(raw.reprojection_error):.1f} px" if ok.any() else ""
         return f"{ok.mean():.0%} of joints triangulated{err}"
     if r.stage == "fit":
-        q = read_toml(session.layout.take(r.take).fit_summary)
+        q = read_toml(r.outputs[1])
         return (f"fit error median {q['fit_error_mm']['median']:.1f} mm, p95 {q['fit_error_mm']['p95']:.1f} mm"
                 + (f", {len(q['sparse_frames'])} frames interpolated" if q["sparse_frames"] else ""))
     if r.stage == "export":

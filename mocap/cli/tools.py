@@ -125,9 +125,14 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--model", type=click.Path(path_type=Path), help="Body model .npz (default: the shipped open model).")
 @click.option("--board", "board_name", default="charuco_5x4_a0", show_default=True,
               help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in board or a board .toml.")
+@click.option("--people", type=click.IntRange(1, 3), default=1, show_default=True,
+              help="Performers: 2 or 3 walk across each other's paths, with distinct shapes (take duet / trio; "
+                   "--motion is then not used).")
+@click.option("--solo", "solos", multiple=True, help="With --people 2 or 3, also render this performer alone (take "
+                                                     "<take>_<name>), for comparisons; 'all': each one.")
 def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, noise, blur, time_offsets, camera_fps,
-                  drift_ppm, audio, engine, model, board_name):
-    """Render a session with a moving person (calibration take + motion take) and its ground truth."""
+                  drift_ppm, audio, engine, model, board_name, people, solos):
+    """Render a session with a moving person, or several (calibration take + motion take), and its ground truth."""
     import shlex
     import time
 
@@ -145,7 +150,8 @@ def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, no
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
                                 seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, camera_fps=rates, drift_ppm=drift, audio=audio, engine=engine,
-                                model_path=str(model) if model else None, board=board_name, command=command)
+                                model_path=str(model) if model else None, board=board_name, command=command,
+                                people=people, solos=tuple(solos))
     try:
         take_clocks(config, cameras)
     except ValueError as exc:  # per-camera lists of the wrong length, bad rates

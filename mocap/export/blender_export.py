@@ -122,9 +122,38 @@ def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None
         return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes)
 
 
+def export_blender_scene(actors, path: str | Path, fmt: Format | None = None, *, preset_axes: str | None = None,
+                         bone_display: str = "auto") -> Path:
+    """Write several animated armatures into one FBX or GLB file (a take with several performers).
+
+    Args:
+        actors: ``(name, SkeletonAnimation, SkinnedMesh or None)`` per performer; each armature is named
+            ``name`` and its mesh ``<name>_body``. The animations share the frame rate and frame count.
+        path, fmt, preset_axes, bone_display: as `export_blender`.
+    """
+    from dataclasses import replace
+
+    bpy = require_bpy(f"{str(fmt or Path(path).suffix).upper().lstrip('.')} export")
+
+    from mocap.export import blender_scene
+
+    fmt = _format(path, fmt)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    objects = []
+    for name, anim, mesh in actors:
+        arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
+        objects.append(arm)
+        if mesh is not None:
+            objects.append(blender_scene.add_body_mesh(arm, replace(mesh, name=f"{name}_body")))
+    # glTF: one animation moving every performer at once (players play one animation at a time)
+    return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes,
+                            gltf_options={"export_animation_mode": "ACTIVE_ACTIONS"})
+
+
 def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=None,
-                     preset_axes: str | None = None) -> Path:
-    """Write objects of the current Blender scene (all when ``objects`` is None) to FBX or GLB atomically."""
+                     preset_axes: str | None = None, gltf_options: dict | None = None) -> Path:
+    """Write objects of the current Blender scene (all when ``objects`` is None) to FBX or GLB atomically
+    (``gltf_options``: exporter settings over :data:`GLTF_OPTIONS`)."""
     import bpy
 
     path = Path(path)
@@ -142,7 +171,7 @@ def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=Non
     renamed = _armatures_named_for_unreal(objects if selection else list(bpy.context.scene.objects)) \
         if fmt == "fbx" and preset == "unreal" else []
     try:
-        _write(path, fmt, preset, selection)
+        _write(path, fmt, preset, selection, gltf_options or {})
     finally:  # give the user back their selection and names
         for obj, name in reversed(renamed):
             obj.name = name
@@ -154,12 +183,12 @@ def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=Non
 
 
 def _armatures_named_for_unreal(objects) -> list[tuple[object, str]]:
-    """Name the (first) exported armature object "Armature" for the export, as Epic's exporter does;
+    """Name the exported armature object "Armature" (one performer) for the export, as Epic's exporter does;
     returns ``(object, old name)`` pairs to restore, in the order they were changed."""
     import bpy
 
     armatures = [o for o in objects if o.type == "ARMATURE"]
-    if not armatures or armatures[0].name == "Armature":
+    if len(armatures) != 1 or armatures[0].name == "Armature":  # several performers keep their names
         return []
     changed = []
     other = bpy.data.objects.get("Armature")
@@ -171,7 +200,7 @@ def _armatures_named_for_unreal(objects) -> list[tuple[object, str]]:
     return changed
 
 
-def _write(path: Path, fmt: str, preset: str, selection: bool) -> None:
+def _write(path: Path, fmt: str, preset: str, selection: bool, gltf_options: dict) -> None:
     import bpy
 
     with atomic_path(path) as tmp:
@@ -179,7 +208,8 @@ def _write(path: Path, fmt: str, preset: str, selection: bool) -> None:
             result = bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=selection,
                                               **{**FBX_COMMON, **FBX_PRESETS[preset]})
         else:
-            result = bpy.ops.export_scene.gltf(filepath=str(tmp), use_selection=selection, **GLTF_OPTIONS)
+            result = bpy.ops.export_scene.gltf(filepath=str(tmp), use_selection=selection,
+                                               **{**GLTF_OPTIONS, **gltf_options})
         if "FINISHED" not in result or not tmp.is_file() or tmp.stat().st_size == 0:
             raise MocapError(f"Blender's {fmt.upper()} exporter failed ({result})", path=path,
                              fix="run with --verbose to see Blender's messages")

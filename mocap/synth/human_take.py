@@ -12,6 +12,15 @@
     OUT/ground_truth/<take>/joints.npz     # true 3D joints and surface landmarks per frame (world, metres)
 
     OUT/ground_truth/<take>/sync.toml      # the true camera clocks (sync.toml format, relative to the first camera)
+Several performers (``people = 2`` or ``3``, :data:`CAST`): one take (``duet`` / ``trio``) in which they walk
+across each other's paths (passing 0.7 m apart, hiding each other from some cameras), with distinct body
+shapes and shirts, their names as the take's ``performers`` in session.toml, and per-performer truth::
+
+    OUT/ground_truth/<take>/performers.toml          # names = [...], in CAST order
+    OUT/ground_truth/<take>/<name>/body_motion.npz, joints.npz
+
+With ``solos`` performers are also rendered alone, same motion, place and shirt (takes ``<take>_<name>``,
+single performer truth as above), to compare a performer's accuracy with and without the others.
 
 ``joints.npz``: ``smplx_joints (F, 76, 3)`` (55 skeleton joints + smplx's 21 extra landmarks) with
 ``smplx_joint_names``, ``blazepose (F, 33, 3)`` (the model's BlazePose-comparable surface landmarks)
@@ -37,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.io.atomic import atomic_path, write_npz, write_text
+from mocap.io.tomlio import dumps_toml
 from mocap.layout import GroundTruthLayout
 
 log = logging.getLogger(__name__)
@@ -91,6 +101,11 @@ class HumanSessionConfig:
     """Skin texture (default: ``texture.png`` or ``texture.jpg`` beside the model file, if present)."""
     betas: tuple[float, ...] = field(default_factory=tuple)
     """Body shape coefficients (empty = the mean shape)."""
+    people: int = 1
+    """Performers in the take: 1, or 2-3 walking across each other's paths (:data:`CAST`; ``motion`` and
+    ``betas`` are then not used)."""
+    solos: tuple[str, ...] = ()
+    """With several performers, the ones also rendered alone (takes ``<take>_<name>``; ``("all",)``: each)."""
     command: str = ""
     """The command line that made the session (recorded in session.toml)."""
 
@@ -98,7 +113,20 @@ class HumanSessionConfig:
     def take_name(self) -> str:
         if self.take:
             return self.take
+        if self.people > 1:
+            return {2: "duet", 3: "trio"}.get(self.people, f"group{self.people}")
         return Path(self.motion).stem if str(self.motion).lower().endswith(".bvh") else str(self.motion)
+
+
+#: Several performers: ``(name, betas, heading, centre)``: body shape (beta0 is height: 1.52 m at -1.5, 1.88 m
+#: at +1.5), the direction of their walk (degrees about +Z; 0 walks towards -Y, 90 towards +X) and the middle of
+#: their path on the floor (metres). ana and ben walk towards each other and pass 0.7 m apart; cleo crosses
+#: both their paths (at other times).
+CAST: tuple[tuple[str, tuple[float, ...], float, tuple[float, float]], ...] = (
+    ("ana", (-1.5,), 90.0, (0.0, 0.35)),
+    ("ben", (1.5,), -90.0, (0.0, -0.35)),
+    ("cleo", (0.0, 1.5), 180.0, (-0.6, 0.0)),
+)
 
 
 LARGE_BOARD = {"schema_version": 1, "type": "charuco", "name": "charuco_5x4_a0", "squares_x": 5, "squares_y": 4,
@@ -271,9 +299,40 @@ def body_ground_truth(model, betas: np.ndarray, pose: np.ndarray, transl: np.nda
     return verts, motion, arrays
 
 
-def write_session_toml(out: Path, config: HumanSessionConfig, rig, board_ref: str) -> Path:
-    from mocap.io.tomlio import dumps_toml
+def place_clip(model, betas: np.ndarray, clip, heading_deg: float, centre) -> tuple[np.ndarray, np.ndarray]:
+    """``(pose, transl)`` of ``clip`` turned by ``heading_deg`` about the vertical through the origin, then moved
+    so that the middle of its pelvis path (first to last frame) is at ``centre`` (x, y)."""
+    from mocap.body import lbs
+    from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
+    a = np.radians(heading_deg)
+    Rz = np.array([[np.cos(a), -np.sin(a), 0.0], [np.sin(a), np.cos(a), 0.0], [0.0, 0.0, 1.0]])
+    j0 = lbs.rest_joints(model, betas)[0]
+    pose = np.array(clip.pose, float)
+    pose[:, 0] = matrix_to_axis_angle(Rz @ axis_angle_to_matrix(pose[:, 0]))
+    pelvis = (np.asarray(clip.transl, float) + j0) @ Rz.T  # the rotated pelvis path; transl = pelvis - j0
+    pelvis[:, :2] += np.asarray(centre, float) - 0.5 * (pelvis[0, :2] + pelvis[-1, :2])
+    return pose, pelvis - j0
+
+
+def cast_motions(model, config: HumanSessionConfig, fps: float | None = None):
+    """``[(name, betas, pose, transl)]`` of the first ``config.people`` performers of :data:`CAST`, at ``fps``
+    (default: the take's)."""
+    from mocap.synth.motions import make_motion
+
+    if not 2 <= config.people <= len(CAST):
+        raise ValueError(f"people must be 1 to {len(CAST)}, got {config.people}")
+    out = []
+    for name, shape, heading, centre in CAST[: config.people]:
+        betas = np.zeros(10)
+        betas[: len(shape)] = shape
+        clip = make_motion("walk", model, betas, fps=fps or config.fps, seconds=config.seconds)
+        out.append((name, betas, *place_clip(model, betas, clip, heading, centre)))
+    return out
+
+
+def write_session_toml(out: Path, config: HumanSessionConfig, rig, board_ref: str,
+                       takes: list[dict] | None = None) -> Path:
     session = {
         "schema_version": 1,
         "name": out.name,
@@ -281,7 +340,7 @@ def write_session_toml(out: Path, config: HumanSessionConfig, rig, board_ref: st
         "output_dir": "output",
         "cameras": [{"name": c.name, "model": c.model, "mirrored": False} for c in rig.cameras],
         "calibration": {"videos": "calibration/{camera}.mp4"},
-        "takes": [{"name": config.take_name, "videos": "takes/{take}/{camera}.mp4"}],
+        "takes": takes or [{"name": config.take_name, "videos": "takes/{take}/{camera}.mp4"}],
     }
     header = "# Synthetic session written by mocap.synth.human_take (ground truth in ground_truth/)\n"
     if config.command:
@@ -312,10 +371,6 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     else:
         found = [p for p in (model_path.parent / "texture.png", model_path.parent / "texture.jpg") if p.is_file()]
         texture = load_texture(found[0]) if found else None
-    betas = np.zeros(10) if not config.betas else np.asarray(config.betas, float)
-    # The truth: the whole take at the fastest camera's rate; cameras start within it.
-    truth_fps = max(clocks.fps)
-    clip = make_motion(config.motion, model, betas, fps=truth_fps, seconds=config.seconds)
     board, board_ref = session_board(out, config.board)
     per_camera, per_pair, floor = config.calibration_views
     if progress is not None:
@@ -324,26 +379,56 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
                               n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor, board_ref=board_ref)
     if progress is not None:
         progress("calibration take", 1, 1)
-    verts, motion, arrays = body_ground_truth(model, betas, clip.pose, clip.transl, truth_fps)
-    if clocks.synchronized:  # every camera records exactly the truth frames
-        clocks = dataclasses.replace(clocks, frames=tuple(len(verts) - int(round(o * truth_fps))
-                                                          for o in clocks.offsets))
-    take = config.take_name
-    gt = out / "ground_truth" / take
-    motion.save(gt / "body_motion.npz")
-    write_npz(gt / "joints.npz", **arrays, camera_names=np.array(rig.names), time_offsets=np.array(clocks.offsets),
-              camera_fps=np.array(clocks.fps), drift_ppm=np.array(clocks.drift_ppm))
-    true_sync(rig.names, clocks).save(GroundTruthLayout(out / "ground_truth").sync(take))
+    # The truth: the whole take at the fastest camera's rate; cameras start within it.
+    truth_fps = max(clocks.fps)
     options = RenderOptions(engine=config.engine, noise_sigma=config.noise_sigma, seed=config.seed)
-    renderer = HumanRenderer(model, rig, options, texture=texture)
-    videos = [out / "takes" / take / f"{n}.mp4" for n in rig.names]
-    try:
-        render_take(renderer, verts, truth_fps, videos, clocks=clocks, blur_subframes=config.blur_subframes, progress=progress)
-    finally:
-        renderer.close()
-    if config.audio:
-        add_take_audio(videos, rig.names, clocks, seed=config.seed)
-    write_session_toml(out, config, rig, board_ref)
+    gt = GroundTruthLayout(out / "ground_truth")
+    take = config.take_name
+
+    def render(name: str, verts: np.ndarray, shirts=(0,)):
+        cams = clocks
+        if cams.synchronized:  # every camera records exactly the truth frames
+            cams = dataclasses.replace(cams, frames=tuple(len(verts) - int(round(o * truth_fps)) for o in cams.offsets))
+        videos = [out / "takes" / name / f"{n}.mp4" for n in rig.names]
+        renderer = HumanRenderer(model, rig, options, texture=texture, shirts=shirts)
+        try:
+            render_take(renderer, verts, truth_fps, videos, clocks=cams, blur_subframes=config.blur_subframes,
+                        progress=(lambda s, d, t: progress(f"render {name}", d, t)) if progress else None)
+        finally:
+            renderer.close()
+        if config.audio:
+            add_take_audio(videos, rig.names, cams, seed=config.seed)
+        true_sync(rig.names, cams).save(gt.sync(name))
+
+    def truth(name: str, performer: str | None, betas, pose, transl) -> np.ndarray:
+        verts, motion, arrays = body_ground_truth(model, betas, pose, transl, truth_fps)
+        motion.save(gt.body_motion(name, performer))
+        write_npz(gt.joints(name, performer), **arrays, camera_names=np.array(rig.names),
+                  time_offsets=np.array(clocks.offsets), camera_fps=np.array(clocks.fps),
+                  drift_ppm=np.array(clocks.drift_ppm))
+        return verts
+
+    if config.people <= 1:
+        betas = np.zeros(10) if not config.betas else np.asarray(config.betas, float)
+        clip = make_motion(config.motion, model, betas, fps=truth_fps, seconds=config.seconds)
+        render(take, truth(take, None, betas, clip.pose, clip.transl))
+        write_session_toml(out, config, rig, board_ref)
+    else:
+        cast = cast_motions(model, config, fps=truth_fps)
+        names = [c[0] for c in cast]
+        verts = [truth(take, name, betas, pose, transl) for name, betas, pose, transl in cast]
+        write_text(gt.performers(take), dumps_toml({"names": names}))
+        render(take, np.stack(verts, axis=1), shirts=tuple(range(len(cast))))
+        # session.toml names them in the order the people stage numbers them: first seen, then by x and y
+        start = [lbs.rest_joints(model, betas)[0] + transl[0] for _, betas, _, transl in cast]
+        order = sorted(range(len(cast)), key=lambda k: (start[k][0], start[k][1]))
+        takes = [{"name": take, "videos": "takes/{take}/{camera}.mp4", "performers": [names[k] for k in order]}]
+        for k, (name, betas, pose, transl) in enumerate(cast):
+            if name in config.solos or "all" in config.solos:
+                solo = f"{take}_{name}"
+                render(solo, truth(solo, None, betas, pose, transl), shirts=(k,))
+                takes.append({"name": solo, "videos": "takes/{take}/{camera}.mp4", "performers": []})
+        write_session_toml(out, config, rig, board_ref, takes)
     log.info("rendered %s in %.0f s", out, time.perf_counter() - t_start)
     return out
 

@@ -23,12 +23,14 @@ def triangulate(rig: CameraRig, keypoints: Keypoints2D, config: TriangulateConfi
 
 
 def triangulate_take(session: Session | str | Path, take: str, *, keypoints_path: str | Path | None = None,
-                     config: TriangulateConfig = TriangulateConfig()) -> Points3D:
-    """Triangulate one take of a session and write ``<output>/takes/<take>/points3d_raw.npz``; with the take's
-    ``sync.toml`` (``mocap sync``), on its common timeline."""
+                     config: TriangulateConfig = TriangulateConfig(), performer: str | None = None) -> Points3D:
+    """Triangulate one take of a session and write ``<output>/takes/<take>/points3d_raw.npz`` (one performer's
+    of a take with several: ``people/<performer>/points3d_raw.npz``); with the take's ``sync.toml``
+    (``mocap sync``), on its common timeline."""
     session = Session.of(session)
     session.take(take)  # a clear error for an unknown take
     files = session.layout.take(take)
+    files = files.person(performer) if performer else files
     rig_path = session.layout.calibration.rig
     if not rig_path.is_file():
         raise InputError("the session is not calibrated yet", path=rig_path,

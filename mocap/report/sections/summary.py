@@ -24,6 +24,8 @@ def facts(ctx: ReportContext) -> list[tuple[str, str]]:
                                                                       f"{', '.join(i.camera_names)}")]
     if i.n_frames is not None and i.fps:
         out += [("Frames", f"{i.n_frames} ({i.n_frames / i.fps:.1f} s)"), ("Frame rate", f"{i.fps:g} fps")]
+    if i.roster is not None:
+        out.append(("Performers", ", ".join(i.roster.names)))
     if i.keypoint_set:
         out.append(("Keypoints", i.keypoint_set))
     if i.created:
