@@ -173,9 +173,11 @@ def _match(names: tuple[str, ...], truth_names: tuple[str, ...]) -> tuple[np.nda
     return a, b
 
 
-def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None) -> TakeEvaluation:
+def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None, *,
+                  stride: int = 1) -> TakeEvaluation:
     """Compare the pipeline's outputs (``outputs_dir``: the session's output folder, default from
-    session.toml) with the ground truth of ``take``."""
+    session.toml) with the ground truth of ``take``, on every ``stride``-th frame (1: all; a long take's report
+    samples)."""
     from mocap.body.skeleton import axis_angle_to_matrix
     from mocap.calibration.compare import compare_rigs
     from mocap.keypoints2d.keypoints import Keypoints2D
@@ -192,24 +194,24 @@ def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | 
     if files.keypoints2d.is_file():
         kp = Keypoints2D.load(files.keypoints2d)
         mine, theirs = _match(kp.joint_names, truth.blazepose_names)
-        true_xy = truth.blazepose_2d()[:, :, theirs]
         order = [truth.rig.names.index(n) for n in kp.camera_names]
         F = min(kp.n_frames, truth.n_frames)
-        stats = keypoint_errors_px(kp.xy[:, :F][:, :, mine], true_xy[order][:, :F])
+        true_xy = truth.blazepose_2d()[:, :F:stride][:, :, theirs]
+        stats = keypoint_errors_px(kp.xy[:, :F:stride][:, :, mine], true_xy[order])
         result["keypoints2d"] = {**stats, "joint_names": tuple(kp.joint_names[i] for i in mine)}
     if files.points3d.is_file():
         pts = Points3D.load(files.points3d)
         mine, theirs = _match(pts.joint_names, truth.blazepose_names)
         F = min(pts.xyz.shape[0], truth.n_frames)
-        result["points3d"] = evaluate_points(pts.xyz[:F][:, mine], truth.blazepose[:F][:, theirs])
+        result["points3d"] = evaluate_points(pts.xyz[:F:stride][:, mine], truth.blazepose[:F:stride][:, theirs])
         result["points3d_names"] = tuple(pts.joint_names[i] for i in mine)
     if files.body_motion.is_file() and truth.motion is not None:
         fitted = BodyMotion.load(files.body_motion)
         F = min(fitted.n_frames, truth.motion.n_frames)
-        err = joint_angle_errors_deg(axis_angle_to_matrix(fitted.full_pose()[:F]),
-                                     axis_angle_to_matrix(truth.motion.full_pose()[:F]))
+        fitted, true_motion = fitted.slice(slice(0, F, stride)), truth.motion.slice(slice(0, F, stride))
+        err = joint_angle_errors_deg(axis_angle_to_matrix(fitted.full_pose()),
+                                     axis_angle_to_matrix(true_motion.full_pose()))
         result["joint_angles_deg"] = np.nanmean(err, axis=0)
         result["joint_angle_mean_deg"] = float(np.nanmean(err[:, :22]))
-        result["body_joints"] = evaluate_points(fitted.joint_positions()[:F, :22],
-                                                truth.motion.joint_positions()[:F, :22])
+        result["body_joints"] = evaluate_points(fitted.joint_positions()[:, :22], true_motion.joint_positions()[:, :22])
     return TakeEvaluation(**result)
