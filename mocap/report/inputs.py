@@ -160,9 +160,11 @@ def load_take_inputs(session: Session, take: str) -> TakeInputs:
                       stage_timings(session, take), _newest_output(files.results()), truth)
 
 
-def sample_long_take(inputs: TakeInputs, max_frames: int = MAX_FRAMES) -> TakeInputs:
+def sample_long_take(inputs: TakeInputs, max_frames: int | None = None) -> TakeInputs:
     """``inputs`` with every k-th frame only, ``k`` the smallest step leaving at most ``max_frames`` frames
-    (``inputs`` itself for shorter takes). Frame rates become ``fps / k``, so times stay in seconds."""
+    (default `MAX_FRAMES`; ``inputs`` itself for shorter takes). Frame rates become ``fps / k``, so times stay
+    in seconds."""
+    max_frames = MAX_FRAMES if max_frames is None else max_frames
     n = inputs.n_frames
     stride = int(np.ceil(n / max_frames)) if n and max_frames and n > max_frames else 1
     if stride == 1:
@@ -180,7 +182,7 @@ def sample_long_take(inputs: TakeInputs, max_frames: int = MAX_FRAMES) -> TakeIn
                                  if gt.motion is not None else None,
                                  point_sets={k: (xyz[s], names) for k, (xyz, names) in gt.point_sets.items()},
                                  timestamps=gt.timestamps[s], fps=gt.fps / stride)
-    log.info("take %s: %d frames, reported from every %d-th frame", inputs.take, n, stride)
+    log.info("take %s: %d frames, reported from one frame in %d", inputs.take, n, stride)
     return dataclasses.replace(inputs, keypoints=kp, points=pts, points_raw=raw, body_motion=body, ground_truth=gt,
                                stride=stride, take_frames=n)
 

@@ -26,7 +26,7 @@ def facts(ctx: ReportContext) -> list[tuple[str, str]]:
         fps, frames = i.fps * i.stride, i.take_frames or i.n_frames
         out += [("Frames", f"{frames} ({frames / fps:.1f} s)"), ("Frame rate", f"{fps:g} fps")]
         if i.stride > 1:
-            out.append(("Long take", f"this report is drawn from every {i.stride}th frame ({i.n_frames} frames)"))
+            out.append(("Long take", f"this report is drawn from one frame in {i.stride} ({i.n_frames} frames)"))
     if i.keypoint_set:
         out.append(("Keypoints", i.keypoint_set))
     if i.created:
