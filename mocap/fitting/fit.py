@@ -80,9 +80,9 @@ class FitConfig:
     """CPU threads for torch during the fit (0: torch's default). The batched solves are small; one thread
     avoids the spin-wait slowdown torch shows when the other core is busy (e.g. detection of the next take)."""
     window_frames: int = 1000
-    """Takes longer than this are fitted in overlapping windows of this many frames, one after the other, so
-    memory stays flat with take length (about 0.3 MB per frame of a window); the shape is estimated once over
-    the whole take first. 0: the whole take at once."""
+    """Takes longer than this are fitted in overlapping windows of this many frames, so memory stays flat with
+    take length (about 0.35 MB per frame of a window, per worker); the shape is estimated once over the whole
+    take first. 0: the whole take at once."""
     window_overlap_s: float = 2.0
     """Overlap of neighbouring windows (seconds); the two fits are cross-faded over the middle half of it, away
     from either window's edges, so the joins have no seam."""
