@@ -50,7 +50,7 @@ def detect_camera(source: str | Path, config: DetectionConfig, mirrored: bool = 
                   progress: Callable[[int, int], None] | None = None):
     """Detect keypoints in every frame of one camera's video.
 
-    Frames are decoded straight to RGB (one conversion, in place) with ``decode_threads`` decoding threads
+    Frames are decoded to RGB with ``decode_threads`` decoding threads
     (0: OpenCV's default, one per core). Returns ``xy (F, J, 2)`` video pixels (NaN missing), ``conf (F, J)``,
     the joint names, the keypoint set, the video's fps and its frame count.
     """
@@ -96,8 +96,8 @@ def detect_views(
     """
     mirrored = list(mirrored) if mirrored is not None else [False] * len(sources)
     infos = [open_frames(s) for s in sources]  # fail fast on missing or corrupt videos
-    # one decoding thread per worker when the workers fill the cores: FFmpeg's frame threads then only add
-    # work (at 1280x720, decoding + conversion cost 13 % of MediaPipe's time with two threads, 7 % with one)
+    # one decoding thread per worker when the workers fill the cores: FFmpeg's frame threads then add work
+    # (their hand-over) without adding speed
     workers = config.workers or min(len(sources), os.cpu_count() or 1)
     threads = max(1, (os.cpu_count() or 1) // workers)
     results = map_cameras(detect_camera, [(s, config, m, threads) for s, m in zip(sources, mirrored)],
