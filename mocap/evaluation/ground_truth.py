@@ -215,9 +215,11 @@ def _match(names: tuple[str, ...], truth_names: tuple[str, ...]) -> tuple[np.nda
     return a, b
 
 
-def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None) -> TakeEvaluation:
+def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None, *,
+                  stride: int = 1) -> TakeEvaluation:
     """Compare the pipeline's outputs (``outputs_dir``: the session's output folder, default from
-    session.toml) with the ground truth of ``take``."""
+    session.toml) with the ground truth of ``take``, on every ``stride``-th frame (1: all; a long take's report
+    samples)."""
     from mocap.body.skeleton import axis_angle_to_matrix
     from mocap.calibration.compare import compare_rigs
     from mocap.keypoints2d.keypoints import Keypoints2D
@@ -235,26 +237,29 @@ def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | 
     if files.keypoints2d.is_file():
         kp = Keypoints2D.load(files.keypoints2d)
         mine, theirs = _match(kp.joint_names, truth.blazepose_names)
-        true_xy = np.full(kp.xy[:, :, mine].shape, np.nan)
+        xy = kp.xy[:, ::stride][:, :, mine]
+        true_xy = np.full(xy.shape, np.nan)
         for c, name in enumerate(kp.camera_names):  # each camera's frames at its own clock
-            frames = truth.frames_at(truth.camera_times(name, int(kp.frame_counts[c])))
+            frames = truth.frames_at(truth.camera_times(name, int(kp.frame_counts[c])))[::stride]
             cam = truth.rig[name]
             true_xy[c, : len(frames)] = truth.project_one(cam, interpolate_frames(truth.blazepose[:, theirs], frames))
-        stats = keypoint_errors_px(kp.xy[:, :, mine], true_xy)
+        stats = keypoint_errors_px(xy, true_xy)
         result["keypoints2d"] = {**stats, "joint_names": tuple(kp.joint_names[i] for i in mine)}
     points_times = None
     if files.points3d.is_file():
         pts = Points3D.load(files.points3d)
         mine, theirs = _match(pts.joint_names, truth.blazepose_names)
         first = Keypoints2D.load(files.keypoints2d).camera_names[0] if files.keypoints2d.is_file() else truth.rig.names[0]
-        points_times = truth.frames_at(truth.take_to_truth(pts.timestamps, first))
+        points_times = truth.frames_at(truth.take_to_truth(pts.timestamps[::stride], first))
         ref = interpolate_frames(truth.blazepose[:, theirs], points_times)
         seen = np.isfinite(ref).all(axis=(1, 2))  # instants the truth covers
-        result["points3d"] = evaluate_points(pts.xyz[seen][:, mine], ref[seen])
+        result["points3d"] = evaluate_points(pts.xyz[::stride][seen][:, mine], ref[seen])
         result["points3d_names"] = tuple(pts.joint_names[i] for i in mine)
     if files.body_motion.is_file() and truth.motion is not None:
         fitted = BodyMotion.load(files.body_motion)
-        frames = points_times[: fitted.n_frames] if points_times is not None else np.arange(fitted.n_frames)
+        fitted = fitted.slice(slice(0, fitted.n_frames, stride))
+        frames = (points_times[: fitted.n_frames] if points_times is not None
+                  else np.arange(0, fitted.n_frames * stride, stride, dtype=float))
         seen = (frames >= -1e-6) & (frames <= truth.motion.n_frames - 1 + 1e-6)
         frames = frames[seen]
         true_R = _interpolate_rotations(axis_angle_to_matrix(truth.motion.full_pose()), frames)

@@ -15,6 +15,7 @@ stage then tells who is who. With one person the single-person path runs exactly
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,12 +114,6 @@ class CameraDetections:
         return (self.xy, self.conf) if self.multi else (self.xy[:, None], self.conf[:, None])
 
 
-def _rgb(bgr: np.ndarray, mirrored: bool) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(cv2.flip(bgr, 1) if mirrored else bgr, cv2.COLOR_BGR2RGB)
-
-
 def counted_people(counts: Sequence[int]) -> int:
     """The people a camera sees, from per-frame counts: the most found in at least two of the frames (one
     stray detection does not count); at least 1."""
@@ -128,7 +123,7 @@ def counted_people(counts: Sequence[int]) -> int:
 
 def detect_camera(source: str | Path, config: DetectionConfig, mirrored: bool = False,
                   progress: Callable[[int, int], None] | None = None, *, num_poses: int = 0,
-                  count: bool = False) -> CameraDetections:
+                  count: bool = False, decode_threads: int = 0) -> CameraDetections:
     """Detect keypoints in every frame of one camera's video.
 
     Args:
@@ -141,20 +136,22 @@ def detect_camera(source: str | Path, config: DetectionConfig, mirrored: bool = 
         count: with ``num_poses = 0``, also count the people on :data:`COUNT_FRAMES` frames spread over the
             video (each on its own); when the camera sees several, detect again with the multi-person
             detector for that many. A one-person camera costs a few extra detections.
+        decode_threads: FFmpeg decoding threads (0: OpenCV's default, one per core); frames are decoded
+            straight to RGB.
     """
     import cv2
 
     cv2.setNumThreads(1)
     frames = open_frames(source)
     stride = max(1, frames.n_frames // COUNT_FRAMES) if count and not num_poses else 0
-    xys, confs, counts, names = _detection_pass(frames, config, mirrored, progress, num_poses, stride)
+    xys, confs, counts, names = _detection_pass(frames, config, mirrored, progress, num_poses, stride, decode_threads)
     if not xys:
         raise InputError("no frames could be read", path=source, fix="check that the video is not empty or corrupt")
     people = counted_people(counts) if stride else max(num_poses, 1)
     if stride and people > 1:
         log.info("%s: %d people seen, detecting them all", source, people)
         num_poses = people
-        xys, confs, _, names = _detection_pass(frames, config, mirrored, progress, num_poses, 0)
+        xys, confs, _, names = _detection_pass(frames, config, mirrored, progress, num_poses, 0, decode_threads)
     if num_poses:
         from mocap.keypoints2d.detectors.blazepose_multi import pad_candidates
 
@@ -163,9 +160,12 @@ def detect_camera(source: str | Path, config: DetectionConfig, mirrored: bool = 
     return CameraDetections(np.stack(xys), np.stack(confs), *names, frames.fps, None, people)
 
 
-def _detection_pass(frames, config: DetectionConfig, mirrored: bool, progress, num_poses: int, count_stride: int):
+def _detection_pass(frames, config: DetectionConfig, mirrored: bool, progress, num_poses: int, count_stride: int,
+                    decode_threads: int = 0):
     """One pass over the frames: per-frame ``xy``, ``conf``, the people counted every ``count_stride`` frames
     (0: none) and ``(joint_names, keypoint_set)``."""
+    import cv2
+
     from mocap.keypoints2d.detectors import create_detector
     from mocap.keypoints2d.detectors.blazepose_multi import add_missed_people
 
@@ -185,8 +185,9 @@ def _detection_pass(frames, config: DetectionConfig, mirrored: bool, progress, n
     width = frames.size[0]
     xys, confs, counts = [], [], []
     try:
-        for k, (_, bgr) in enumerate(frames.frames()):
-            rgb = _rgb(bgr, mirrored)
+        for k, (_, rgb) in enumerate(frames.frames(rgb=True, threads=decode_threads)):
+            if mirrored:
+                rgb = cv2.flip(rgb, 1)
             xy, conf = detector.detect(rgb)
             if closer is not None and len(xy) < num_poses:
                 xy, conf = add_missed_people(closer, rgb, xy, conf, num_poses)
@@ -227,14 +228,18 @@ def detect_views(
     """
     mirrored = list(mirrored) if mirrored is not None else [False] * len(sources)
     infos = [open_frames(s) for s in sources]  # fail fast on missing or corrupt videos
-    jobs = [(s, config, m, num_poses, count) for s, m in zip(sources, mirrored)]
+    # one decoding thread per worker when the workers fill the cores: FFmpeg's frame threads then add work
+    # (their hand-over) without adding speed
+    workers = config.workers or min(len(sources), os.cpu_count() or 1)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    jobs = [(s, config, m, num_poses, count, threads) for s, m in zip(sources, mirrored)]
     results: list[CameraDetections] = map_cameras(_detect_job, jobs, progress=progress, workers=config.workers)
     n_people = max(r.people for r in results)
     redo = [c for c, r in enumerate(results) if n_people > 1 and not r.multi]
     if redo:  # a camera that counted one person, in a take with several: it may see the others later
         log.info("%d people in the take: detecting everyone in %s too", n_people,
                  ", ".join(camera_names[c] for c in redo))
-        again = map_cameras(_detect_job, [(sources[c], config, mirrored[c], n_people, False) for c in redo],
+        again = map_cameras(_detect_job, [(sources[c], config, mirrored[c], n_people, False, threads) for c in redo],
                             progress=(lambda i, d, t: progress(redo[i], d, t)) if progress else None,
                             workers=config.workers)
         for c, r in zip(redo, again):
@@ -264,8 +269,8 @@ def detect_views(
                        np.arange(n_frames) / fps, float(fps), np.array(counts), np.array(rates))
 
 
-def _detect_job(source, config, mirrored, num_poses, count, progress=None):
-    return detect_camera(source, config, mirrored, progress, num_poses=num_poses, count=count)
+def _detect_job(source, config, mirrored, num_poses, count, threads, progress=None):
+    return detect_camera(source, config, mirrored, progress, num_poses=num_poses, count=count, decode_threads=threads)
 
 
 def expected_people(session: Session, take: str, config: DetectionConfig) -> int:

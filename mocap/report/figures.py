@@ -170,9 +170,9 @@ def report_figures(session: Session | str | Path, take: str,
 
     Raises ``InputError`` when the take has no outputs yet.
     """
-    from mocap.report.inputs import load_take_inputs
+    from mocap.report.inputs import load_take_inputs, sample_long_take
     from mocap.report.truth import compare_with_truth
 
     session = Session.of(session)
-    inputs = load_take_inputs(session, take)
+    inputs = sample_long_take(load_take_inputs(session, take))
     return key_figures(inputs, compare_with_truth(inputs), thresholds)

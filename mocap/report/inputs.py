@@ -10,6 +10,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from mocap.body.motion import BodyMotion
 from mocap.camera import CameraRig
 from mocap.errors import InputError
@@ -22,6 +24,12 @@ from mocap.sync.curves import SyncCurves
 from mocap.triangulation.points import Points3D
 
 log = logging.getLogger(__name__)
+
+MAX_FRAMES = 2000
+"""A longer take is reported from every k-th frame (at most this many frames, spread evenly over the take): its
+time plots, statistics, preview and ground-truth comparisons. Plots cannot show more points than this, and the
+statistics barely change, while the report's cost stops growing with the take."""
+
 
 @dataclass(frozen=True, eq=False)
 class TakeInputs:
@@ -48,6 +56,9 @@ class TakeInputs:
         performers: a take with several performers: each one's inputs (with ``performer`` set).
         roster: a take with several performers: its ``people.toml``.
         tracks: a take with several performers: ``people_tracks.npz`` (``candidate (N, C, F)``, ...).
+        stride: 1, or the step between the frames kept of a long take (`sample_long_take`); the frame
+            rates are divided by it, so times stay in seconds.
+        take_frames: frames of the whole take when only every ``stride``-th is here, else ``None``.
     """
 
     session: Session
@@ -70,6 +81,8 @@ class TakeInputs:
     performers: tuple[TakeInputs, ...] = ()
     roster: object | None = None
     tracks: dict | None = None
+    stride: int = 1
+    take_frames: int | None = None
 
     @property
     def camera_names(self) -> list[str]:
@@ -228,3 +241,39 @@ def _cast_truth(session: Session, take: str, rig) -> dict[str, GroundTruth]:
         return {}
     # the calibration is compared once, for the take
     return {mine: dataclasses.replace(truth[theirs], rig=None) for mine, theirs in matches.items() if theirs}
+
+
+def sample_long_take(inputs: TakeInputs, max_frames: int | None = None) -> TakeInputs:
+    """``inputs`` with every k-th frame only, ``k`` the smallest step leaving at most ``max_frames`` frames
+    (default `MAX_FRAMES`; ``inputs`` itself for shorter takes). Frame rates become ``fps / k``, so times stay
+    in seconds."""
+    max_frames = MAX_FRAMES if max_frames is None else max_frames
+    n = inputs.n_frames
+    stride = int(np.ceil(n / max_frames)) if n and max_frames and n > max_frames else 1
+    if stride == 1:
+        return inputs
+    s = slice(None, None, stride)
+    kp, pts, raw, body, gt = inputs.keypoints, inputs.points, inputs.points_raw, inputs.body_motion, inputs.ground_truth
+    if kp is not None:
+        kp = dataclasses.replace(kp, xy=kp.xy[:, s], conf=kp.conf[:, s], timestamps=kp.timestamps[s],
+                                 fps=kp.fps / stride, frame_counts=-(-kp.frame_counts // stride),
+                                 camera_fps=kp.camera_fps / stride)
+    pts, raw = (_every_points(p, s, stride) if p is not None else None for p in (pts, raw))
+    if body is not None:
+        body = dataclasses.replace(body.slice(s), fps=body.fps / stride)
+    if gt is not None:
+        gt = dataclasses.replace(gt, motion=dataclasses.replace(gt.motion.slice(s), fps=gt.motion.fps / stride)
+                                 if gt.motion is not None else None,
+                                 point_sets={k: (xyz[s], names) for k, (xyz, names) in gt.point_sets.items()},
+                                 timestamps=gt.timestamps[s], fps=gt.fps / stride)
+    log.info("take %s: %d frames, reported from one frame in %d", inputs.take, n, stride)
+    performers = tuple(sample_long_take(dataclasses.replace(p, roster=None), max_frames) for p in inputs.performers)
+    return dataclasses.replace(inputs, keypoints=kp, points=pts, points_raw=raw, body_motion=body, ground_truth=gt,
+                               stride=stride, take_frames=n, performers=performers)
+
+
+def _every_points(p: Points3D, s: slice, stride: int) -> Points3D:
+    swaps = p.swaps[:, s] if p.swaps.ndim == 2 and p.swaps.shape[1] == len(p.xyz) else p.swaps
+    return dataclasses.replace(p, xyz=p.xyz[s], reprojection_error=p.reprojection_error[s], n_views=p.n_views[s],
+                               fps=p.fps / stride, swaps=swaps,
+                               timestamps=p.timestamps[s] if p.timestamps is not None else None)

@@ -10,7 +10,7 @@ from pathlib import Path
 from mocap.io.atomic import atomic_open, write_text
 from mocap.report.context import ReportContext
 from mocap.report.figures import KeyFigure, ReportThresholds, key_figures
-from mocap.report.inputs import load_take_inputs
+from mocap.report.inputs import load_take_inputs, sample_long_take
 from mocap.report.page import Section, esc, page
 from mocap.report.sections import calibration, detection, fit, ground_truth, motion3d, people, summary, sync
 from mocap.report.truth import compare_with_truth
@@ -57,7 +57,7 @@ def write_take_report(session: Session | str | Path, take: str, *, out_path: str
                       thresholds: ReportThresholds = ReportThresholds()) -> TakeReport:
     """Build the report of ``take`` and return what was written (see :func:`build_take_report`)."""
     session = Session.of(session)
-    inputs = load_take_inputs(session, take)
+    inputs = sample_long_take(load_take_inputs(session, take))
     truth = compare_with_truth(inputs)
     ctx = ReportContext(inputs, truth, key_figures(inputs, truth, thresholds), thresholds)
     if inputs.performers:

@@ -149,7 +149,7 @@ def _external_figures(inputs: TakeInputs) -> dict[str, float] | None:
     from mocap.evaluation.ground_truth import evaluate_take
 
     try:
-        result = evaluate_take(inputs.session.root, inputs.take, inputs.session.output_dir)
+        result = evaluate_take(inputs.session.root, inputs.take, inputs.session.output_dir, stride=inputs.stride)
     except (MocapError, OSError, KeyError, ValueError) as exc:
         log.warning("evaluate_take failed on take %s: %s", inputs.take, exc)
         return None
