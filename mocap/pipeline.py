@@ -64,11 +64,12 @@ class RunConfig:
     """Last stage to run: calibrate, detect, triangulate, fit, export or report."""
 
     @classmethod
-    def load(cls, session: Session, path: str | Path | None = None, overrides: dict[str, Any] | None = None
+    def load(cls, session: Session | None, path: str | Path | None = None, overrides: dict[str, Any] | None = None
              ) -> RunConfig:
-        """Defaults, then session.toml's ``[calibration]`` table, then the ``path`` TOML file, then
-        ``overrides`` (``{table: {setting: value}}`` or ``{"until": stage}``, e.g. from the command line)."""
-        data: dict[str, Any] = {"calibration": dict(session.calibration_options)}
+        """Defaults, then session.toml's ``[calibration]`` table (none without a session), then the ``path``
+        TOML file, then ``overrides`` (``{table: {setting: value}}`` or ``{"until": stage}``, e.g. from the
+        command line)."""
+        data: dict[str, Any] = {"calibration": dict(session.calibration_options)} if session is not None else {}
         layers = [read_toml(path, what="config file")] if path is not None else []
         layers += [overrides] if overrides else []
         for layer in layers:
@@ -77,7 +78,7 @@ class RunConfig:
                     data[table] = {**data[table], **values}
                 else:
                     data[table] = values
-        return from_dict(cls, data, source=path or session.file)
+        return from_dict(cls, data, source=path or (session.file if session is not None else None))
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,24 @@ def stage_key(stage: str, settings: Any, inputs: Sequence[Path]) -> str:
 def run_stage(name: str, take: str | None, stamp: Path, key: str, outputs: Sequence[Path],
               work: Callable[[], Any]) -> StageRun:
     """Run ``work`` unless ``stamp`` holds ``key`` and every output exists; then write the stamp."""
-    if stamp.is_file() and all(Path(p).exists() for p in outputs):
-        try:
-            if read_toml(stamp).get("key") == key:
-                return StageRun(name, take, "reused", 0.0, tuple(outputs))
-        except InputError:
-            pass  # a damaged stamp: run the stage again
+    if _stamp_matches(stamp, key, outputs):
+        return StageRun(name, take, "reused", 0.0, tuple(outputs))
     t0 = time.perf_counter()
     work()
     seconds = time.perf_counter() - t0
     write_toml(stamp, {"stage": name, "key": key, "seconds": seconds,
                        "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
     return StageRun(name, take, "ran", seconds, tuple(outputs))
+
+
+def _stamp_matches(stamp: Path, key: str | None, outputs: Sequence[Path]) -> bool:
+    """``stamp`` holds ``key`` (any key for ``None``) and every output exists; a damaged stamp never matches."""
+    if not (stamp.is_file() and all(Path(p).exists() for p in outputs)):
+        return False
+    try:
+        return key is None or read_toml(stamp).get("key") == key
+    except InputError:
+        return False
 
 
 def run_session(session: Session | str | Path, config: RunConfig | None = None, *,
@@ -226,23 +233,62 @@ def _prewarm_imports() -> None:
     threading.Thread(target=work, name="mocap-prewarm", daemon=True).start()
 
 
-def take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
-                runs: list[StageRun]) -> None:
-    """detect -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
+def detect_key(session: Session, name: str, config: RunConfig) -> str:
+    """The detect stage's stamp key of a take: its videos, the calibration (mirroring) and the settings."""
+    take = session.take(name)
+    return stage_key("detect", to_dict(config.detection), list(take.videos) + [session.layout.calibration.rig])
+
+
+def detect_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> StageRun:
+    """2D keypoints of every camera of a take (cameras in parallel worker processes)."""
     from mocap.keypoints2d.stage import detect_take
+
+    files = session.layout.take(name)
+    return run_stage("detect", name, files.stamp("detect"), detect_key(session, name, config), [files.keypoints2d],
+                     lambda: detect_take(session, name, config.detection,
+                                         progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None))
+
+
+def detect_camera_stage(session: Session, name: str, camera: str, config: RunConfig,
+                        progress: Callable[[int, int], None] | None = None) -> StageRun:
+    """One camera's share of the detect stage (``mocap batch`` distributes these): its own file and stamp.
+
+    Reused when its stamp matches, or when the take's whole detect stage is already up to date (e.g. done
+    by ``mocap run``, which writes no per-camera files)."""
+    from mocap.keypoints2d.stage import camera_mirrored, detect_take_camera
+
+    files = session.layout.take(name)
+    index = session.camera_names.index(camera)
+    mirrored = camera_mirrored(session)[index]
+    key = stage_key("detect_camera", {"detection": to_dict(config.detection), "camera": camera, "mirrored": mirrored},
+                    [session.take(name).videos[index]])
+    out = files.keypoints2d_camera(camera)
+    stamp = files.camera_stamp(camera, "detect")
+    take_stamp = files.stamp("detect")
+    if (not _stamp_matches(stamp, key, [out]) and _stamp_matches(take_stamp, None, [files.keypoints2d])
+            and _stamp_matches(take_stamp, detect_key(session, name, config), [files.keypoints2d])):
+        return StageRun("detect", name, "reused", 0.0, (files.keypoints2d,))
+    return run_stage("detect", name, stamp, key, [out],
+                     lambda: detect_take_camera(session, name, camera, config.detection, mirrored=mirrored,
+                                                progress=progress))
+
+
+def merge_detect_stage(session: Session, name: str, config: RunConfig) -> StageRun:
+    """The detect stage from every camera's share (:func:`detect_camera_stage`): the same stamp and
+    ``keypoints2d.npz`` as :func:`detect_stage` writes."""
+    from mocap.keypoints2d.stage import merge_take_cameras
+
+    files = session.layout.take(name)
+    return run_stage("detect", name, files.stamp("detect"), detect_key(session, name, config), [files.keypoints2d],
+                     lambda: merge_take_cameras(session, name))
+
+
+def triangulate_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> StageRun:
+    """3D points from the 2D keypoints, gaps filled and smoothed (+ TRC, C3D and CSV files)."""
     from mocap.smoothing.stage import POINT_FILE_FORMATS, smooth_take
     from mocap.triangulation.stage import triangulate_take
 
-    take = session.take(name)
     files = session.layout.take(name)
-    rig = session.layout.calibration.rig
-    key = stage_key("detect", to_dict(config.detection), list(take.videos) + [rig])
-    runs.append(run_stage(
-        "detect", name, files.stamp("detect"), key, [files.keypoints2d],
-        lambda: detect_take(session, name, config.detection,
-                            progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None)))
-    if config.until == "detect":
-        return
 
     def triangulate_and_smooth():
         triangulate_take(session, name, config=config.triangulation)
@@ -250,10 +296,44 @@ def take_stages(session: Session, name: str, config: RunConfig, progress: Progre
 
     outputs = [files.points3d, files.points3d_raw] + [files.points3d_file(f) for f in POINT_FILE_FORMATS]
     key = stage_key("triangulate", {"triangulation": to_dict(config.triangulation),
-                                    "smoothing": to_dict(config.smoothing)}, [files.keypoints2d, rig])
-    runs.append(run_stage("triangulate", name, files.stamp("triangulate"), key, outputs, triangulate_and_smooth))
-    if config.until != "triangulate":
-        body_stages(session, name, config, progress, runs)
+                                    "smoothing": to_dict(config.smoothing)},
+                    [files.keypoints2d, session.layout.calibration.rig])
+    return run_stage("triangulate", name, files.stamp("triangulate"), key, outputs, triangulate_and_smooth)
+
+
+def fit_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> StageRun:
+    """The body model fitted to the 3D points -> ``body_motion.npz``."""
+    from mocap.fitting.stage import fit_take
+
+    files = session.layout.take(name)
+    key = stage_key("fit", to_dict(config.fit), [files.points3d])
+    return run_stage("fit", name, files.stamp("fit"), key, [files.body_motion, files.fit_summary],
+                     lambda: fit_take(session, name, config.fit,
+                                      progress=(lambda i, n: progress("fit", 0, i, n)) if progress else None))
+
+
+def export_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> StageRun:
+    """Every export file of a take (formats x rigs)."""
+    files = session.layout.take(name)
+    plan = export_plan(files, config.export)
+    key = stage_key("export", to_dict(config.export), [files.body_motion])
+    return run_stage("export", name, files.stamp("export"), key, [p for _, _, p in plan],
+                     lambda: export_take(files.body_motion, plan, config))
+
+
+#: A take's stages after calibration, in order; each ``(session, take, config, progress) -> StageRun``.
+#: ``mocap batch`` runs the same list (detection split per camera).
+TAKE_STAGES: tuple[tuple[str, Callable[..., StageRun]], ...] = (
+    ("detect", detect_stage), ("triangulate", triangulate_stage), ("fit", fit_stage), ("export", export_stage))
+
+
+def take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
+                runs: list[StageRun]) -> None:
+    """detect -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``."""
+    for stage, run in TAKE_STAGES:
+        runs.append(run(session, name, config, progress))
+        if config.until == stage:
+            return
 
 
 def export_plan(take: TakeLayout, config: ExportConfig) -> list[tuple[str, str, Path]]:
@@ -261,24 +341,6 @@ def export_plan(take: TakeLayout, config: ExportConfig) -> list[tuple[str, str, 
     from mocap.export.export import export_path
 
     return [(fmt, rig, export_path(take, fmt, rig)) for rig in config.rigs for fmt in config.formats]
-
-
-def body_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
-                runs: list[StageRun]) -> None:
-    """fit -> export for one take."""
-    from mocap.fitting.stage import fit_take
-
-    files = session.layout.take(name)
-    key = stage_key("fit", to_dict(config.fit), [files.points3d])
-    runs.append(run_stage("fit", name, files.stamp("fit"), key, [files.body_motion, files.fit_summary],
-                          lambda: fit_take(session, name, config.fit,
-                                           progress=(lambda i, n: progress("fit", 0, i, n)) if progress else None)))
-    if config.until == "fit":
-        return
-    plan = export_plan(files, config.export)
-    key = stage_key("export", to_dict(config.export), [files.body_motion])
-    runs.append(run_stage("export", name, files.stamp("export"), key, [p for _, _, p in plan],
-                          lambda: export_take(files.body_motion, plan, config)))
 
 
 def export_take(motion_path: Path, plan: Sequence[tuple[str, str, Path]], config: RunConfig) -> None:

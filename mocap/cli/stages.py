@@ -15,7 +15,7 @@ import numpy as np
 
 from mocap.calibration.config import CalibrationConfig
 from mocap.cli.display import console, print_calibration, print_runs, progress_bars, setup_logging
-from mocap.cli.options import ConfigOptions, parse_assignment, settings_listing
+from mocap.cli.options import ConfigOptions, run_overrides, settings_listing
 from mocap.errors import InputError, MocapError
 from mocap.export.config import ExportConfig
 from mocap.fitting.fit import FitConfig
@@ -229,14 +229,7 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
     from mocap.pipeline import run_session
 
     s = load_session(session, output, verbose)
-    overrides: dict = {"until": until} if until else {}
-    for text in assignments:
-        keys, value = parse_assignment(text)
-        node = overrides
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    config = RunConfig.load(s, config_file, overrides)
+    config = RunConfig.load(s, config_file, run_overrides(assignments, until))
     progress, callback = progress_bars()
     with progress:
         runs = run_session(s, config, takes=takes or None, accept=accept, keep_going=True,
