@@ -68,6 +68,11 @@ class LocalExecutor:
         return self.n_workers
 
     @property
+    def running(self) -> dict[int, Task]:
+        """The task each busy worker runs, by process id."""
+        return {w.process.pid: w.task for w in self._workers.values() if w.task is not None}
+
+    @property
     def pids(self) -> list[int]:
         """Process ids of the current workers."""
         return [w.process.pid for w in self._workers.values()]

@@ -84,8 +84,8 @@ class RayExecutor:
             if target:
                 ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
             else:
-                ray.init(num_cpus=workers or None, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.WARNING)
+                ray.init(address="local", num_cpus=workers or None, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING)  # "local": a new instance, never someone else's
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise MocapError(f"cannot start or join the Ray cluster ({exc})",
                              fix="check --address, and that the driver runs the same Python and Ray as the "
