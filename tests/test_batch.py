@@ -223,3 +223,24 @@ def test_cli_bad_options(tmp_path, args, words):
 def test_cli_no_sessions(tmp_path):
     proc = _cli(tmp_path, cwd=tmp_path)
     assert proc.returncode == 2 and "no session.toml found" in proc.stderr
+
+
+def test_per_camera_keypoints_merge_like_detect_views(tmp_path):
+    """One-camera files merge into the take's keypoints: session camera order, shorter cameras padded with
+    NaN, the fps of the first camera that knows it (an image folder does not)."""
+    import numpy as np
+
+    from mocap.keypoints2d.keypoints import Keypoints2D
+    from mocap.keypoints2d.stage import camera_keypoints, merge_views
+
+    rng = np.random.default_rng(0)
+    results = [(rng.random((n, 3, 2)), rng.random((n, 3)), ("a", "b", "c"), "blazepose33", fps, n)
+               for n, fps in ((5, float("nan")), (7, 25.0), (6, 30.0))]
+    views = [camera_keypoints(r, f"cam{i}") for i, r in enumerate(results)]
+    for i, v in enumerate(views):  # through the file, as the batch does
+        views[i] = Keypoints2D.load(v.save(tmp_path / f"cam{i}.npz"))
+    kp = merge_views(views)
+    assert kp.camera_names == ("cam0", "cam1", "cam2") and kp.xy.shape == (3, 7, 3, 2) and kp.fps == 25.0
+    np.testing.assert_array_equal(kp.xy[0, :5], results[0][0].astype(np.float32))
+    assert np.isnan(kp.xy[0, 5:]).all() and (kp.conf[2, 6:] == 0).all()
+    np.testing.assert_allclose(kp.timestamps, np.arange(7) / 25.0)

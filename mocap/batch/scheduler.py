@@ -82,10 +82,6 @@ class Batch:
         """The files every node of a cluster must see: each session's session.toml."""
         return [p.file for p in self.plans if p.session is not None]
 
-    @property
-    def n_takes(self) -> int:
-        return sum(len(p.takes) or 1 for p in self.plans)
-
     def run(self, executor: Executor, *, output: Path, progress: Callable[[BatchStatus], None] | None = None,
             code: str = "") -> BatchResult:
         """Run every take on ``executor``; write ``batch.toml`` and ``batch_index.html`` into ``output``
@@ -95,7 +91,8 @@ class Batch:
         nodes = build_graph(self.plans, code, accept=self.accept)
         takes = self._takes(nodes)
         try:
-            _Scheduler(nodes, takes, executor, progress).run()
+            failed_early = sum(len(p.take_errors) if p.session is not None else 1 for p in self.plans)
+            _Scheduler(nodes, takes, executor, progress, failed_early).run()
         finally:
             sessions, take_records = records(self.plans, nodes, takes)
             layout = BatchLayout(Path(output))
@@ -130,8 +127,10 @@ class _Scheduler:
     """Keeps the backend's slots filled with the most urgent ready tasks until every task has finished."""
 
     def __init__(self, nodes: list[Node], takes: dict[tuple[str, str], list[int]], executor: Executor,
-                 progress: Callable[[BatchStatus], None] | None):
+                 progress: Callable[[BatchStatus], None] | None, failed_early: int = 0):
         self.nodes, self.takes, self.executor, self.progress = nodes, takes, executor, progress
+        self.failed_early = failed_early
+        """Takes (and broken sessions) that failed before the graph: no task of theirs runs."""
         self.dependents: dict[int, list[int]] = defaultdict(list)
         self.waiting = {}
         self.ready: list[tuple[tuple, int]] = []
@@ -216,7 +215,8 @@ class _Scheduler:
         active = []
         for i, (done, total) in self.running.items():
             active.append(self.nodes[i].task.label + (f" {done}/{total}" if total else ""))
-        return BatchStatus(len(self.takes), counts["done"], counts["reused"], counts["failed"], counts["running"],
+        return BatchStatus(len(self.takes) + self.failed_early, counts["done"], counts["reused"],
+                           counts["failed"] + self.failed_early, counts["running"],
                            time.perf_counter() - self.t0, self._eta(), tuple(active))
 
     def _eta(self) -> float | None:

@@ -33,20 +33,19 @@ def live_view():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from rich.text import Text
 
-    bar = Progress(TextColumn("takes"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                   console=console(True))
-    task = bar.add_task("", total=None)
-    running = Text()
-    live = Live(Group(bar, running), console=console(True), refresh_per_second=4, transient=False)
+    bar = Progress(TextColumn("takes"), BarColumn(bar_width=32), MofNCompleteColumn(),
+                   TextColumn("{task.fields[clock]}"), console=console(True))
+    task = bar.add_task("", total=None, clock="")
+    lines = Text()
+    live = Live(Group(bar, lines), console=console(True), refresh_per_second=4, transient=False)
 
     def update(status) -> None:
-        finished = status.done + status.reused + status.failed
-        bar.update(task, completed=finished, total=status.takes,
-                   description=f"{status.done} done · {status.reused} reused · {status.running} running · "
-                               f"{status.failed} failed · {_clock(status.elapsed_s)} elapsed · "
-                               f"ETA {_clock(status.eta_s)}")
-        lines = list(status.active[:8]) + ([f"... and {len(status.active) - 8} more"] if len(status.active) > 8 else [])
-        running.plain = "\n".join(f"  {line}" for line in lines)
+        bar.update(task, completed=status.done + status.reused + status.failed, total=status.takes,
+                   clock=f"{_clock(status.elapsed_s)} elapsed · ETA {_clock(status.eta_s)}")
+        active = list(status.active[:8]) + ([f"... and {len(status.active) - 8} more"] if len(status.active) > 8
+                                            else [])
+        lines.plain = "\n".join([f"  {status.done} done · {status.reused} reused · {status.running} running · "
+                                 f"{status.failed} failed"] + [f"  {a}" for a in active])
 
     return live, update
 
