@@ -15,6 +15,7 @@ cluster started on this machine with ``ray start``; ``"HOST:PORT"`` to the head 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 DETECTION_CPUS = 1.0
 #: Seconds to wait for every node's version check.
 NODE_CHECK_TIMEOUT_S = 120.0
+#: Where ``ray start --head`` and ``ray get-auth-token --generate`` keep the cluster's token.
+TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 INSTALL_FIX = "pip install 'mocap[ray]' (ray==2.60.0) on the driver and on every node"
 
 
@@ -70,6 +73,16 @@ def resolve_address(address: str) -> str:
     return address
 
 
+def _use_token_if_any() -> None:
+    """Ray 2.60 clusters ask for a token by default, and a driver sends it only with RAY_AUTH_MODE=token:
+    set that when this machine has a token and the mode is not chosen (a cluster without tokens accepts
+    such a driver too)."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or TOKEN_FILE.is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"
+
+
 class RayExecutor:
     """Batch tasks on a Ray cluster (see the module docstring)."""
 
@@ -80,6 +93,8 @@ class RayExecutor:
         ray = _import_ray()
         self._ray = ray
         target = resolve_address(address) if address else None
+        if target:
+            _use_token_if_any()
         try:
             if target:
                 ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
@@ -88,8 +103,9 @@ class RayExecutor:
                          logging_level=logging.WARNING)  # "local": a new instance, never someone else's
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise MocapError(f"cannot start or join the Ray cluster ({exc})",
-                             fix="check --address, and that the driver runs the same Python and Ray as the "
-                                 "cluster") from exc
+                             fix="check --address, that the driver runs the same Python and Ray as the cluster, "
+                                 "and that it has the cluster's token (~/.ray/auth_token, or RAY_AUTH_TOKEN)"
+                             ) from exc
         try:
             self._check_nodes(check_paths, code)
         except BaseException:
