@@ -220,6 +220,14 @@ def test_cli_bad_options(tmp_path, args, words):
     assert not (tmp_path / "out").exists()
 
 
+def test_cli_output_not_writable(tmp_path):
+    write_session(tmp_path / "sessions" / "a")
+    (tmp_path / "file").write_text("")
+    proc = _cli(tmp_path / "sessions", "-o", tmp_path / "file" / "out", cwd=tmp_path)
+    assert proc.returncode == 2 and "give --output a folder you can write to" in proc.stderr, proc.stderr
+    assert not (tmp_path / "sessions" / "a" / "output").exists()
+
+
 def test_cli_no_sessions(tmp_path):
     proc = _cli(tmp_path, cwd=tmp_path)
     assert proc.returncode == 2 and "no session.toml found" in proc.stderr

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mocap.batch.backend import MAX_RETRIES, Event
 from mocap.batch.plan import Task, TaskResult
+from mocap.errors import MocapError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class _Worker:
     id: int
     process: subprocess.Popen
     task: Task | None = None
+    finished: bool = False
+    """It has finished a task."""
 
 
 def describe_exit(code: int | None) -> str:
@@ -60,6 +63,9 @@ class LocalExecutor:
         self._attempts: dict[int, int] = {}
         self._next_id = 0
         self._closing = False
+        self._early_deaths = 0
+        """Workers that ended idle before finishing any task: too many means they cannot start."""
+        self._log_file = log_file
         for _ in range(self.n_workers):
             self._spawn()
 
@@ -137,7 +143,7 @@ class LocalExecutor:
                 done, total = message["progress"]
                 events.append(Event(message["id"], "progress", done=done, total=total))
             elif "result" in message:
-                worker.task = None
+                worker.task, worker.finished = None, True
                 events.append(Event(message["id"], "done", TaskResult.from_dict(message["result"])))
         return events
 
@@ -147,8 +153,13 @@ class LocalExecutor:
         del self._workers[worker.id]
         if self._closing:
             return []
-        replacement = self._spawn()
+        self._spawn()
         task = worker.task
+        if task is None and not worker.finished:  # it could not even start
+            self._early_deaths += 1
+            if self._early_deaths > 2 * self.n_workers:
+                raise MocapError(f"batch workers end as soon as they start ({describe_exit(code)})",
+                                 path=self._log_file, fix="see the batch log for the reason (a broken install?)")
         if task is None:
             log.warning("an idle batch worker (pid %d) ended (%s); started another", worker.process.pid,
                         describe_exit(code))
@@ -157,7 +168,6 @@ class LocalExecutor:
         if self._attempts[task.id] > self.max_retries:
             return [Event(task.id, "done", TaskResult("failed", error=f"{why}, {self._attempts[task.id]} times"))]
         log.warning("%s; running it again", why)
-        replacement.task = None
         self.submit(task)
         return [Event(task.id, "retry", message=why)]
 

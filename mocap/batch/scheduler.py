@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import logging
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +24,7 @@ from mocap.batch.plan import (Node, SessionPlan, TaskResult, build_graph, check_
                               plan_session)
 from mocap.batch.summary import SessionRecord, TakeRecord, records, write_summary
 from mocap.config import to_dict
-from mocap.errors import InputError
+from mocap.errors import InputError, MocapError
 from mocap.io.tomlio import write_toml
 from mocap.layout import BatchLayout
 
@@ -150,6 +151,8 @@ class _Scheduler:
         while left:
             while self.ready and len(self.running) < self.executor.slots:
                 self._submit(heapq.heappop(self.ready)[1])
+            if not self.running:
+                raise RuntimeError(f"{left} tasks wait for tasks that will never run")  # a bug in the graph
             for event in self.executor.poll(0.2):
                 if event.task not in self.running:
                     continue
@@ -252,6 +255,16 @@ def open_backend(backend: Backend = "local", *, address: str | None = None, work
     raise InputError(f"unknown backend {backend!r}", fix=f"use one of: {', '.join(BACKENDS)}")
 
 
+def check_output(folder: Path) -> Path:
+    """``folder`` can be created or written to (nothing is created here); else a clear error."""
+    folder = Path(folder).resolve()
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise MocapError(f"cannot write the batch summary there ({existing} is not a folder you can write to)",
+                         path=folder, fix="give --output a folder you can write to")
+    return folder
+
+
 def run_batch(roots: Iterable[str | Path], *, backend: Backend = "local", address: str | None = None,
               workers: int = 0, output: Path | None = None, config_file: Path | None = None,
               overrides: dict[str, Any] | None = None, accept: bool = False,
@@ -260,7 +273,7 @@ def run_batch(roots: Iterable[str | Path], *, backend: Backend = "local", addres
     from mocap.batch.tasks import code_fingerprint
 
     batch = Batch.plan(roots, config_file=config_file, overrides=overrides, accept=accept)
-    output = Path(output) if output is not None else Path.cwd()
+    output = check_output(Path(output) if output is not None else Path.cwd())
     code = code_fingerprint()
     executor = open_backend(backend, address=address, workers=workers, log_file=BatchLayout(output).log,
                             check_paths=batch.shared_paths, code=code)

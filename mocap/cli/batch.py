@@ -92,11 +92,12 @@ def batch(roots, backend, address, workers, config_file, assignments, until, acc
     files): calibration once per session, then each take's stages, detection split per camera, reusing what
     is already done. A take or session that fails is recorded and the others go on (exit code 2 at the end)."""
     from mocap.batch import Batch, open_backend
+    from mocap.batch.scheduler import check_output
     from mocap.batch.tasks import code_fingerprint
     from mocap.layout import BatchLayout
 
     setup_logging(verbose)
-    out = (output or Path.cwd()).resolve()
+    out = check_output(output or Path.cwd())
     plan = Batch.plan(roots, config_file=config_file, overrides=run_overrides(assignments, until), accept=accept)
     code = code_fingerprint()
     executor = open_backend(backend, address=address, workers=workers, log_file=BatchLayout(out).log,
