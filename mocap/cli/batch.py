@@ -107,6 +107,8 @@ def batch(roots, backend, address, workers, config_file, assignments, until, acc
         live, update = live_view()
         with live:
             result = plan.run(executor, output=out, progress=update, code=code)
+        if not live.console.is_terminal:
+            live.console.print()  # the last frame ends without a new line there
     finally:
         executor.close()
     print_summary(result)
