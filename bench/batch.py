@@ -15,10 +15,12 @@ seconds, takes per minute, camera-frames per second (cameras x frames / wall tim
 loop, and a projection for N machines from the per-task seconds the 4-take local batch measured.
 
 Goals: batch local >= 1.8x the loop for 4 takes on 2 cores; Ray within 10 % of local on one machine.
+Both take lengths are measured: the recorded 106-frame take, and 15-frame cuts (where fixed costs per
+``mocap run`` weigh most).
 
 Run from the repository root (the machine should be idle; the load average is printed)::
 
-    .venv/bin/python bench/batch.py [--counts 1 2 4] [--frames 106] [--no-ray]
+    .venv/bin/python bench/batch.py [--counts 1 2 4] [--frames 0 15] [--no-ray]
 """
 
 from __future__ import annotations
@@ -97,82 +99,106 @@ def start_ray(cores: int):
     return cluster, temp, time.perf_counter() - t0
 
 
-def projection(summary: dict, wall: float, slots: int, machines=(1, 2, 4, 8, 16), takes: int = 100) -> list[str]:
-    """Takes per minute on N machines of ``slots`` cores, from the measured per-task seconds (a projection)."""
+def projection(summary: dict, wall: float, slots: int, cameras: int, machines=(1, 2, 4, 8, 16),
+               takes: int = 100) -> list[str]:
+    """Takes per minute on N machines of ``slots`` cores each, from the measured per-task seconds (a model,
+    not a measurement): ``T`` takes take ``T * W / (N * slots) + L`` seconds, ``W`` the task-seconds of a
+    take (each stage at its fastest over the batch's takes: warm workers, no one-off imports) and ``L`` one
+    take's critical path (one camera's detection, then the other stages one after the other)."""
     done = [t for t in summary["takes"] if t["status"] == "done"]
-    work = sum(sum(t["seconds"].values()) for t in done) / len(done)  # task seconds per take
-    efficiency = work * len(done) / (wall * slots)  # how full the slots were (start-up, tails, scheduling)
-    lines = [f"per take: {work:.1f} task-seconds ({', '.join(f'{k} {v:.1f}' for k, v in done[0]['seconds'].items())})"
-             f"; slots {efficiency:.0%} busy in the {len(done)}-take local run",
+    warm = {stage: min(t["seconds"][stage] for t in done) for stage in done[0]["seconds"]}
+    work = sum(warm.values())
+    critical = warm["detect"] / cameras + work - warm["detect"]
+    model = len(done) * work / slots + critical
+    lines = [f"per take (warm): {work:.1f} task-seconds ({', '.join(f'{k} {v:.1f}' for k, v in warm.items())}); "
+             f"critical path {critical:.1f} s",
+             f"check: the model gives {model:.0f} s for the measured {len(done)}-take local batch, which took "
+             f"{wall:.0f} s (start-up: imports, first tasks)",
              f"{'machines':>8} {'cores':>6} {'takes/min':>10} {f'{takes} takes (min)':>16}"]
     for m in machines:
-        rate = 60.0 * m * slots * efficiency / work
-        lines.append(f"{m:8d} {m * slots:6d} {rate:10.1f} {takes / rate:16.1f}")
+        seconds = takes * work / (m * slots) + critical
+        lines.append(f"{m:8d} {m * slots:6d} {60 * takes / seconds:10.1f} {seconds / 60:16.1f}")
     return lines
+
+
+def measure(template: Path, tmp: Path, counts, cluster, env) -> list[tuple[int, str, float, dict]]:
+    """``(takes, mode, wall seconds, batch.toml or {})`` for every count and mode, on fresh copies."""
+    rows = []
+    for n in counts:
+        loop = make_tree(template, tmp / f"loop{n}", n)
+        rows.append((n, "mocap run loop", sum(mocap("run", s, *SETTINGS, env=env) for s in loop), {}))
+        modes = [("batch local", [])]
+        if cluster is not None:
+            modes.append(("batch ray", ["--backend", "ray", "--address", cluster.address]))
+        for mode, extra in modes:
+            root = tmp / f"{mode.split()[1]}{n}"
+            make_tree(template, root, n)
+            wall = mocap("batch", root, "-o", root.with_suffix(".out"), *extra, *SETTINGS, env=env)
+            summary = read_toml(root.with_suffix(".out") / "batch.toml")
+            assert summary["counts"]["done"] == n, summary["counts"]
+            rows.append((n, mode, wall, summary))
+    return rows
+
+
+def report(rows, cameras: int, frames: int) -> None:
+    print(f"\n{cameras} cameras x {frames} frames per take")
+    print(f"{'takes':>5}  {'mode':<16} {'wall s':>7} {'takes/min':>9} {'cam-frames/s':>12} {'vs loop':>8}")
+    loops = {n: w for n, mode, w, _ in rows if mode == "mocap run loop"}
+    for n, mode, wall, _ in rows:
+        print(f"{n:5d}  {mode:<16} {wall:7.1f} {60 * n / wall:9.2f} {n * cameras * frames / wall:12.1f} "
+              f"{loops[n] / wall:7.2f}x")
+    n = max(loops)
+    walls = {mode: w for k, mode, w, _ in rows if k == n}
+    ratio = loops[n] / walls["batch local"]
+    print(f"goal: batch local >= {GOAL_LOCAL}x the loop for {n} takes: {ratio:.2f}x "
+          f"({'met' if ratio >= GOAL_LOCAL else 'NOT met'})")
+    if "batch ray" in walls:
+        gap = walls["batch ray"] / walls["batch local"] - 1
+        print(f"goal: Ray within {GOAL_RAY:.0%} of local for {n} takes: {gap:+.1%} "
+              f"({'met' if gap <= GOAL_RAY else 'NOT met'})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--frames", type=int, help="cut the take to this many frames (default: all 106)")
+    parser.add_argument("--frames", type=int, nargs="+", default=[0, 15],
+                        help="frames per take, one run each (0: the whole 106-frame take, as recorded)")
     parser.add_argument("--no-ray", action="store_true")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO)] + [os.environ.get("PYTHONPATH", "")]))
     load0 = os.getloadavg()
+    results = []
     with tempfile.TemporaryDirectory(prefix="mocap-bench-batch-") as tmp:
         tmp = Path(tmp)
-        template, cameras, frames = make_template(tmp / "template", args.frames)
         cluster = None
         if not args.no_ray:
             cluster, ray_temp, ray_start = start_ray(cores)
-        rows, summary4 = [], None
         try:
-            for n in args.counts:
-                loop = make_tree(template, tmp / f"loop{n}", n)
-                wall = sum(mocap("run", s, *SETTINGS, env=env) for s in loop)
-                rows.append((n, "mocap run loop", wall))
-                make_tree(template, tmp / f"local{n}", n)
-                wall = mocap("batch", tmp / f"local{n}", "-o", tmp / f"local{n}.out", *SETTINGS, env=env)
-                rows.append((n, "batch local", wall))
-                summary = read_toml(tmp / f"local{n}.out" / "batch.toml")
-                assert summary["counts"]["done"] == n, summary["counts"]
-                if n == max(args.counts):
-                    summary4, wall4 = summary, wall
-                if cluster is not None:
-                    make_tree(template, tmp / f"ray{n}", n)
-                    wall = mocap("batch", tmp / f"ray{n}", "-o", tmp / f"ray{n}.out", "--backend", "ray",
-                                 "--address", cluster.address, *SETTINGS, env=env)
-                    rows.append((n, "batch ray", wall))
-                    assert read_toml(tmp / f"ray{n}.out" / "batch.toml")["counts"]["done"] == n
+            for k, frames in enumerate(args.frames):
+                template, cameras, n_frames = make_template(tmp / f"template{k}", frames or None)
+                results.append((cameras, n_frames, measure(template, tmp / f"f{k}", args.counts, cluster, env)))
         finally:
             if cluster is not None:
                 cluster.shutdown()
                 shutil.rmtree(ray_temp, ignore_errors=True)
     load1 = os.getloadavg()
 
-    print(f"\nmocap batch vs a loop of mocap run: {cameras} cameras x {frames} frames per take, whole pipeline "
-          f"(BVH export), {cores} cores")
+    print(f"\nmocap batch vs a loop of mocap run: whole pipeline (BVH export, report), {cores} cores, one "
+          "session per take, calibration done once beforehand")
     print(f"load average before {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f}, after "
           f"{load1[0]:.2f} / {load1[1]:.2f} / {load1[2]:.2f} (1 / 5 / 15 min)")
     if cluster is not None:
         print(f"Ray cluster start (once, not in the times below): {ray_start:.1f} s")
-    print(f"{'takes':>5}  {'mode':<16} {'wall s':>7} {'takes/min':>9} {'cam-frames/s':>12} {'vs loop':>8}")
-    loops = {n: w for n, mode, w in rows if mode == "mocap run loop"}
-    for n, mode, wall in rows:
-        print(f"{n:5d}  {mode:<16} {wall:7.1f} {60 * n / wall:9.2f} {n * cameras * frames / wall:12.1f} "
-              f"{loops[n] / wall:7.2f}x")
+    for cameras, frames, rows in results:
+        report(rows, cameras, frames)
+    cameras, frames, rows = results[0]
     n = max(args.counts)
-    walls = {mode: w for k, mode, w in rows if k == n}
-    print(f"goal: batch local >= {GOAL_LOCAL}x the loop for {n} takes: {loops[n] / walls['batch local']:.2f}x "
-          f"({'met' if loops[n] / walls['batch local'] >= GOAL_LOCAL else 'NOT met'})")
-    if "batch ray" in walls:
-        gap = walls["batch ray"] / walls["batch local"] - 1
-        print(f"goal: Ray within {GOAL_RAY:.0%} of local for {n} takes: {gap:+.1%} "
-              f"({'met' if gap <= GOAL_RAY else 'NOT met'})")
-    print("\nPROJECTION (not measured): N machines like this one, per-task seconds of the local run, assuming "
-          "the sessions on shared storage fast enough and one driver")
-    for line in projection(summary4, wall4, cores):
+    summary, wall = next((s, w) for k, mode, w, s in rows if k == n and mode == "batch local")
+    print(f"\nPROJECTION (not measured): N machines like this one ({cores} cores), from the per-task seconds of "
+          f"the {n}-take local batch ({frames}-frame takes); assumes storage every node reads fast enough and "
+          "one driver")
+    for line in projection(summary, wall, cores, cameras):
         print("  " + line)
 
 
