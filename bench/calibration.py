@@ -49,8 +49,8 @@ from mocap.calibration.formats import read_calibration  # noqa: E402
 from mocap.calibration.pipeline import calibrate_session  # noqa: E402
 from mocap.calibration.quality import square_length_errors  # noqa: E402
 from mocap.camera import CameraRig  # noqa: E402
-from mocap.session import Session  # noqa: E402
 from mocap.multiview import triangulate_dlt  # noqa: E402
+from mocap.session import Session  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 CALISCOPE = DATA / "caliscope" / "charuco_calibration"

@@ -18,18 +18,17 @@ The packages follow the data, each stage one package (see the README's "Architec
 * ``mocap.batch``        -- ``mocap batch``: many sessions as a task graph, on local processes or Ray.
 * ``mocap.evaluation``   -- errors against ground truth (MPJPE, PA-MPJPE, 2D px, angles).
 
-The functions ``mocap.run``, ``run_batch``, ``calibrate``, ``detect``, ``triangulate``, ``fit``, ``export_motion`` and
-``write_report`` mirror the CLI (see ``mocap.api``).
+The functions ``mocap.run``, ``run_batch``, ``calibrate``, ``detect``, ``triangulate``, ``fit``,
+``export_motion`` and ``write_report`` mirror the CLI (see ``mocap.api``).
 
 Heavy dependencies (torch, bpy, mediapipe) are imported only inside the stages that need them, so
 ``import mocap`` stays fast.
 """
 
+from mocap._version import __version__
 from mocap.api import (calibrate, detect, export_motion, fit, load_body_motion, run, run_batch, triangulate,
                        write_report)
 from mocap.errors import MocapError
-
-from mocap._version import __version__
 
 __all__ = ["MocapError", "__version__", "calibrate", "detect", "triangulate", "fit", "export_motion",
            "write_report", "run", "run_batch", "load_body_motion"]

@@ -125,9 +125,13 @@ class Camera:
         object.__setattr__(self, "dist", np.asarray(self.dist, dtype=float).reshape(-1))
         object.__setattr__(self, "R", np.asarray(self.R, dtype=float).reshape(3, 3))
         object.__setattr__(self, "t", np.asarray(self.t, dtype=float).reshape(3))
-        object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
+        size = tuple(self.size)
+        if len(size) != 2 or not all(isinstance(v, (int, np.integer, float)) and float(v).is_integer() for v in size):
+            raise ValueError(f"camera {self.name!r}: size must be [width, height] in whole pixels, got {list(size)}")
+        object.__setattr__(self, "size", (int(size[0]), int(size[1])))
         if self.model not in CAMERA_MODELS:
             raise ValueError(f"camera {self.name!r}: model must be one of {CAMERA_MODELS}, got {self.model!r}")
+        check_camera(self)
 
     # -- derived geometry --------------------------------------------------------------------------
     @property
@@ -211,12 +215,40 @@ class Camera:
                 model=d.get("model", "pinhole"),
                 mirrored=bool(d.get("mirrored", False)),
             )
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             raise InputError(
-                f"camera entry {d.get('name', '?')!r} is malformed ({exc!r})",
+                f"camera entry {d.get('name', '?') if isinstance(d, dict) else '?'!r} is malformed ({exc})",
                 path=source,
                 fix="each [[cameras]] needs name, size=[w,h], K (3x3), dist, R (3x3), t (3), model",
             ) from exc
+
+
+#: Distortion coefficient counts OpenCV accepts, per model.
+DIST_COUNTS = {"pinhole": (0, 1, 2, 3, 4, 5, 8, 12, 14), "fisheye": (0, 4)}
+
+
+def check_camera(cam: Camera) -> None:
+    """Physical sense of a camera, whatever file it came from: a ``ValueError`` saying what is wrong.
+
+    Size 1..100000 px; ``K`` finite with positive focal lengths, last row ``[0, 0, 1]``; distortion finite with
+    a count OpenCV accepts; ``R`` a proper rotation (orthonormal within 1e-4, determinant +1); ``t`` finite."""
+    w, h = cam.size
+    if not (0 < w <= 100_000 and 0 < h <= 100_000):
+        raise ValueError(f"camera {cam.name!r}: size {w}x{h} is not a plausible image size")
+    K = cam.K
+    if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0 or not np.allclose(K[2], [0, 0, 1], atol=1e-9):
+        raise ValueError(f"camera {cam.name!r}: K must be finite with positive focal lengths and last row "
+                         f"[0, 0, 1], got {K.tolist()}")
+    if not np.isfinite(cam.dist).all() or np.abs(cam.dist).max(initial=0) > 1e6:
+        raise ValueError(f"camera {cam.name!r}: distortion coefficients must be finite, got {cam.dist.tolist()}")
+    if cam.dist.size not in DIST_COUNTS[cam.model]:
+        raise ValueError(f"camera {cam.name!r}: {cam.dist.size} distortion coefficients; the {cam.model} model "
+                         f"takes {', '.join(map(str, DIST_COUNTS[cam.model]))}")
+    R = cam.R
+    if not (np.isfinite(R).all() and np.abs(R @ R.T - np.eye(3)).max() < 1e-4 and np.linalg.det(R) > 0):
+        raise ValueError(f"camera {cam.name!r}: R is not a rotation matrix (orthonormal, determinant +1)")
+    if not np.isfinite(cam.t).all():
+        raise ValueError(f"camera {cam.name!r}: t must be finite, got {cam.t.tolist()}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -307,14 +339,26 @@ class CameraRig:
                 fix="for anipose, Pose2Sim, caliscope or Qualisys files use "
                 "`mocap calib convert FILE --from FORMAT`",
             )
-        if int(version) > RIG_SCHEMA_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise InputError(f"camera rig schema_version must be a positive integer, not {version!r}", path=source,
+                             fix="set schema_version = 1")
+        if version > RIG_SCHEMA_VERSION:
             raise InputError(
                 f"camera rig schema_version {version} is newer than this mocap supports ({RIG_SCHEMA_VERSION})",
                 path=source,
                 fix="upgrade mocap",
             )
-        cams = tuple(Camera.from_dict(c, source=source) for c in data["cameras"])
-        return cls(cams, dict(data.get("metadata", {})))
+        cameras, metadata = data["cameras"], data.get("metadata", {})
+        if not isinstance(cameras, list) or not cameras or not all(isinstance(c, dict) for c in cameras):
+            raise InputError("[[cameras]] must be a non-empty list of camera tables", path=source,
+                             fix="each [[cameras]] needs name, size=[w,h], K (3x3), dist, R (3x3), t (3), model")
+        if not isinstance(metadata, dict):
+            raise InputError("[metadata] must be a table", path=source, fix="remove or fix the metadata entry")
+        cams = tuple(Camera.from_dict(c, source=source) for c in cameras)
+        try:
+            return cls(cams, dict(metadata))
+        except ValueError as exc:
+            raise InputError(str(exc), path=source, fix="give every camera a unique name") from exc
 
 
 def look_at(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -21,7 +22,11 @@ def from_dict(klass: type, data: dict[str, Any], *, source: str | Path | None = 
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
-            raise InputError(f"unknown setting [{where}] {key!r}" if where else f"unknown setting {key!r}",
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InputError((f"unknown setting [{where}] {key!r}" if where else f"unknown setting {key!r}") + hint,
                              path=source, fix=f"valid settings are: {', '.join(sorted(fields))}")
         name = f"{where}.{key}" if where else key
         sub = hints.get(key)
@@ -57,7 +62,15 @@ def _checked(value: Any, hint: Any, name: str, source: str | Path | None) -> Any
             return tuple(_checked(v, args[0], f"{name}[{i}]", source) for i, v in enumerate(value))
         expected = "a list of " + {str: "strings", int: "integers", float: "numbers"}.get(args[0], str(args[0]))
     elif hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = float("inf")
+        if math.isfinite(number):
+            return number
+        expected = "a finite number"
+    elif hint is int and isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        expected = "an integer of sensible size"
     elif hint in (bool, int, str) or dataclasses.is_dataclass(hint):
         if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
             return value

@@ -22,6 +22,9 @@ class MocapError(Exception):
         self.fix = fix
         super().__init__(str(self))
 
+    def __reduce__(self):  # keyword-only arguments: pickle (worker processes) needs help to rebuild it
+        return _rebuild, (type(self), self.problem, self.path, self.fix)
+
     def __str__(self) -> str:
         head = f"{self.path}: {self.problem}" if self.path is not None else self.problem
         return f"{head}\n  fix: {self.fix}" if self.fix else head
@@ -35,3 +38,7 @@ class QualityGateError(MocapError):
     """A stage finished but its result failed the configured quality thresholds."""
 
     exit_code = 3
+
+
+def _rebuild(cls: type, problem: str, path, fix):
+    return cls(problem, path=path, fix=fix)

@@ -67,6 +67,16 @@ def test_openpose_zero_confidence_and_origin_are_missing():
     assert np.isfinite(kp.xy[0, 1, [0, 1, 2, 5]]).all()
 
 
+def test_openpose_absurd_coordinates_are_missing_not_infinite(tmp_path):
+    pose = _flat(17)
+    pose[0], pose[4], pose[7] = 1e308, float("inf"), -2e6  # joint 0 x, joint 1 y, joint 2 y
+    folder = _write_openpose(tmp_path / "cam", {0: [pose]})
+    kp = import_keypoints([folder], "openpose", camera_names=["a"], fps=30.0)
+    assert np.isfinite(kp.xy[np.isfinite(kp.xy)]).all() and not np.isinf(kp.xy).any()
+    assert np.isnan(kp.xy[0, 0, :3]).all() and (kp.conf[0, 0, :3] == 0).all()
+    assert np.isfinite(kp.xy[0, 0, 3:]).all()
+
+
 def test_openpose_people_choice():
     best = _openpose()
     np.testing.assert_allclose(best.xy[0, 2, 0], [102, 401])  # the 0.9-confidence person, not the bystander

@@ -249,7 +249,10 @@ MALFORMED_TRC = {
     "short-row": (lambda ls: _set_line(ls, 7, "3\t0.1\t1\t2\n"), "line 8 has 4 values; expected 14"),
     "long-row": (lambda ls: _set_line(ls, 6, ls[6].rstrip("\n") + "\t9.9\n"), "line 7 has 15 values"),
     "non-numeric": (lambda ls: _set_line(ls, 8, _set_cell(ls[8], 3, "abc")), "line 9, column 4: 'abc' is not a number"),
-    "no-time": (lambda ls: _set_line(ls, 6, _set_cell(ls[6], 1, "")), "line 7: the Time cell is empty"),
+    "no-time": (lambda ls: _set_line(ls, 6, _set_cell(ls[6], 1, "")), "line 7: the time cell is empty"),
+    "time-backwards": (lambda ls: _set_line(ls, 7, _set_cell(ls[7], 1, "0")), "line 8: the time 0 does not increase"),
+    "infinite": (lambda ls: _set_line(ls, 8, _set_cell(ls[8], 3, "inf")), "line 9: a coordinate is infinite"),
+    "huge": (lambda ls: _set_line(ls, 8, _set_cell(ls[8], 3, "1" * 400)), "line 9: a coordinate is infinite"),
     "not-trc": (lambda ls: _set_line(ls, 0, "Frame#\tTime\n"), "not a TRC file"),
     "short-header": (lambda ls: ls[:3], "header is incomplete"),
     "units": (lambda ls: _set_line(ls, 2, _set_cell(ls[2], 4, "inch")), "unknown TRC units 'inch'"),
@@ -305,7 +308,7 @@ def test_malformed_c3d(tmp_path):
     pytest.importorskip("ezc3d")
     garbage = tmp_path / "garbage.c3d"
     garbage.write_bytes(b"this is not a c3d file" * 40)
-    with pytest.raises(InputError, match="not a readable C3D file") as info:
+    with pytest.raises(InputError, match="not a C3D file") as info:
         read_points(garbage)
     assert info.value.path == garbage
     good = write_points(tmp_path / "good.c3d", motion(200), NAMES, 30.0)

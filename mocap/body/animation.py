@@ -10,9 +10,12 @@ Convention (Blender's pose-bone convention, so the add-on and the FBX/glTF path 
 * Animation: ``local_rotations[f, j]`` is the rotation of joint ``j`` relative to its rest, in its own rest
   frame (Blender ``pose_bone.matrix_basis`` rotation); ``root_positions[f]`` is the world position of the
   root joint.
-* Forward kinematics: ``W_j = W_p @ B_p^T @ B_j @ L_j`` and ``P_j = P_p + W_p @ B_p^T @ (r_j - r_p)`` with
-  ``B`` rest orientations, ``r`` rest positions, ``L`` local rotations, root ``W_0 = B_0 @ L_0``,
-  ``P_0 = root_positions``.
+* Joints other than the root may also move: ``local_translations[f, j]`` is joint ``j``'s offset from its
+  rest position, in its own rest frame (Blender ``pose_bone.location``); None when no joint but the root
+  moves (a UE5 rig's ``pelvis`` under a ``root`` that stays on the ground, its ``ik_*`` bones).
+* Forward kinematics: ``W_j = W_p @ B_p^T @ B_j @ L_j`` and
+  ``P_j = P_p + W_p @ B_p^T @ (r_j - r_p + B_j @ t_j)`` with ``B`` rest orientations, ``r`` rest positions,
+  ``L`` local rotations, ``t`` local translations, root ``W_0 = B_0 @ L_0``, ``P_0 = root_positions``.
 """
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ class SkeletonAnimation:
         local_rotations: ``(F, J, 3, 3)`` rotations relative to rest, in each joint's rest frame.
         root_positions: ``(F, 3)`` world position of the root joint.
         fps: frames per second.
+        local_translations: ``(F, J, 3)`` offsets of the joints from their rest positions, each in its own rest
+            frame (the root's row is unused: ``root_positions`` places it), or None (no joint translates).
     """
 
     names: tuple[str, ...]
@@ -46,6 +51,7 @@ class SkeletonAnimation:
     local_rotations: np.ndarray
     root_positions: np.ndarray
     fps: float
+    local_translations: np.ndarray | None = None
 
     def __post_init__(self):
         J = len(self.names)
@@ -67,6 +73,12 @@ class SkeletonAnimation:
             raise ValueError(f"SkeletonAnimation.root_positions: expected ({L.shape[0]}, 3), got {P.shape}")
         object.__setattr__(self, "local_rotations", L)
         object.__setattr__(self, "root_positions", P)
+        if self.local_translations is not None:
+            T = np.asarray(self.local_translations, dtype=np.float64)
+            if T.shape != (L.shape[0], J, 3):
+                raise ValueError(f"SkeletonAnimation.local_translations: expected ({L.shape[0]}, {J}, 3), "
+                                 f"got {T.shape}")
+            object.__setattr__(self, "local_translations", T)
         object.__setattr__(self, "names", tuple(self.names))
         object.__setattr__(self, "parents", tuple(int(p) for p in self.parents))
 
@@ -77,7 +89,7 @@ class SkeletonAnimation:
     def world_transforms(self) -> tuple[np.ndarray, np.ndarray]:
         """``positions (F, J, 3)`` and ``orientations (F, J, 3, 3)`` in world, per frame."""
         F, J = self.local_rotations.shape[:2]
-        B, r, L = self.rest_orientations, self.rest_positions, self.local_rotations
+        B, r, L, T = self.rest_orientations, self.rest_positions, self.local_rotations, self.local_translations
         W = np.empty((F, J, 3, 3))
         P = np.empty((F, J, 3))
         for j, p in enumerate(self.parents):
@@ -88,6 +100,8 @@ class SkeletonAnimation:
                 rel = W[:, p] @ B[p].T
                 W[:, j] = rel @ B[j] @ L[:, j]
                 P[:, j] = P[:, p] + rel @ (r[j] - r[p])
+                if T is not None:
+                    P[:, j] += np.einsum("fab,fb->fa", rel @ B[j], T[:, j])
         return P, W
 
 

@@ -61,7 +61,15 @@ class BodyMotion:
     timestamps: np.ndarray | None = field(default=None)
 
     def __post_init__(self):
-        F = np.asarray(self.global_orient).shape[0]
+        F = np.asarray(self.global_orient).shape[0] if np.ndim(self.global_orient) else 0
+        if F < 1:
+            raise ValueError("BodyMotion has no frames")
+        try:
+            fps = float(self.fps)
+        except (TypeError, ValueError):
+            fps = float("nan")
+        if not (np.isfinite(fps) and 0 < fps <= 10_000):
+            raise ValueError(f"BodyMotion.fps must be a positive frame rate, got {self.fps!r}")
         shapes = {"global_orient": (F, 3), "body_pose": (F, 21, 3), "left_hand_pose": (F, 15, 3),
                   "right_hand_pose": (F, 15, 3), "jaw_pose": (F, 3), "leye_pose": (F, 3), "reye_pose": (F, 3),
                   "transl": (F, 3), "rest_joints": (skeleton.NUM_JOINTS, 3)}
@@ -69,13 +77,22 @@ class BodyMotion:
             a = np.asarray(getattr(self, name), dtype=np.float64)
             if a.shape != shape:
                 raise ValueError(f"BodyMotion.{name}: expected shape {shape}, got {a.shape}")
+            if np.isinf(a).any() or (name == "rest_joints" and not np.isfinite(a).all()):
+                raise ValueError(f"BodyMotion.{name} has infinite values" if np.isinf(a).any()
+                                 else f"BodyMotion.{name} has NaN values")
             object.__setattr__(self, name, a)
-        object.__setattr__(self, "betas", np.asarray(self.betas, dtype=np.float64).reshape(-1))
+        betas = np.asarray(self.betas, dtype=np.float64).reshape(-1)
+        if not np.isfinite(betas).all():
+            raise ValueError("BodyMotion.betas must be finite")
+        object.__setattr__(self, "betas", betas)
         fe = np.full(F, np.nan) if self.fit_error_mm is None else np.asarray(self.fit_error_mm, dtype=np.float64)
         if fe.shape != (F,):
             raise ValueError(f"BodyMotion.fit_error_mm: expected shape {(F,)}, got {fe.shape}")
         object.__setattr__(self, "fit_error_mm", fe)
-        ts = np.arange(F) / float(self.fps) if self.timestamps is None else np.asarray(self.timestamps, float)
+        ts = np.arange(F) / fps if self.timestamps is None else np.asarray(self.timestamps, float)
+        if ts.shape != (F,) or not np.isfinite(ts).all() or (np.diff(ts) <= 0).any():
+            raise ValueError(f"BodyMotion.timestamps must be {F} increasing finite times")
+        object.__setattr__(self, "fps", fps)
         object.__setattr__(self, "timestamps", ts)
 
     @property
@@ -153,12 +170,19 @@ class BodyMotion:
             raise InputError(f"{path}: 'poses' has shape {poses.shape}, expected (F, 165) SMPL-X poses "
                              "(SMPL-H files with 156 columns are not SMPL-X)")
         F = poses.shape[0]
-        fps = float(d.get("mocap_framerate", d.get("mocap_frame_rate", np.array(30.0))))
+        try:
+            fps = float(d.get("mocap_framerate", d.get("mocap_frame_rate", np.array(30.0))))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{path}: mocap_framerate is not a number ({exc})", fix="re-run `mocap fit`") from exc
         rest = d.get("rest_joints")
         if rest is None:
             raise InputError(f"{path}: no 'rest_joints'; this file was not written by mocap. Load it with "
                              "mocap.body.motion.load_amass(path, model) which computes them from the body model")
-        return cls.from_full_pose(poses.reshape(F, 55, 3), d["trans"], d["betas"], rest, fps,
-                                  model=str(d.get("model", "smplx")), gender=str(d.get("gender", "neutral")),
-                                  fit_error_mm=d.get("fit_error_mm"), has_hands=bool(d.get("has_hands", False)),
-                                  timestamps=d.get("timestamps"))
+        try:
+            return cls.from_full_pose(poses.reshape(F, 55, 3), d["trans"], d["betas"], rest, fps,
+                                      model=str(d.get("model", "smplx")), gender=str(d.get("gender", "neutral")),
+                                      fit_error_mm=d.get("fit_error_mm"), has_hands=bool(d.get("has_hands", False)),
+                                      timestamps=d.get("timestamps"))
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{path}: the body motion is invalid ({exc})",
+                             fix="re-run `mocap fit` to write it again") from exc

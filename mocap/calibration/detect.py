@@ -284,6 +284,12 @@ def detect_cameras(
                           progress=progress, workers=config.workers)
     n_frames = max(len(r[1]) for r in results)
     frame_idx = max((r[1] for r in results), key=len)
+    counts = [len(r[1]) for r in results]
+    if min(counts) < max(counts):  # frames are paired by index: unequal lengths usually mean unsynchronized videos
+        log.warning("the calibration videos have different lengths (%s frames): frames are paired by index, so the "
+                    "cameras must have started together; if they did not, trim the videos to a common start (or "
+                    "sync them) before calibrating",
+                    ", ".join(f"{name} {k}" for name, k in zip(camera_names, counts)))
     corners = np.full((n, n_frames, board.n_corners, 2), np.nan, np.float32)
     for c, (cc, _, _) in enumerate(results):
         corners[c, : len(cc)] = cc

@@ -228,8 +228,9 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
     already done."""
     from mocap.pipeline import run_session
 
+    overrides = run_overrides(assignments, until)  # a bad --set fails before anything is written
     s = load_session(session, output, verbose)
-    config = RunConfig.load(s, config_file, run_overrides(assignments, until))
+    config = RunConfig.load(s, config_file, overrides)
     progress, callback = progress_bars()
     with progress:
         runs = run_session(s, config, takes=takes or None, accept=accept, keep_going=True,

@@ -90,12 +90,14 @@ def synth():
 def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix, per_camera, per_pair, floor, seed):
     """Render a calibration take (board moved through the volume, then laid on the floor) with ground truth."""
     from mocap.calibration.board import load_board
+    from mocap.io.atomic import atomic_folder
     from mocap.synth.calibration_take import ring_rig, write_calibration_session
 
     b = load_board(board_name)
     rig = ring_rig(cameras, size=(width, height), focal=0.9 * width, seed=seed)
-    write_calibration_session(out, b, rig, mirrored=list(mirrored), video_suffix=suffix, seed=seed,
-                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor)
+    with atomic_folder(out) as tmp:  # a failed render leaves no half-built session
+        write_calibration_session(tmp, b, rig, mirrored=list(mirrored), video_suffix=suffix, seed=seed,
+                                  n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor)
     click.echo(f"wrote {out}")
 
 
@@ -138,10 +140,12 @@ def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, no
                                 seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
                                 board=board_name, command=command)
+    from mocap.io.atomic import atomic_folder
+
     progress, callback = progress_bars()
     t0 = time.perf_counter()
-    with progress:
-        write_human_session(out, config, progress=lambda step, done, total: callback(step, 0, done, total))
+    with progress, atomic_folder(out) as tmp:  # a failed render leaves no half-built session
+        write_human_session(tmp, config, progress=lambda step, done, total: callback(step, 0, done, total))
     click.echo(f"wrote {out} in {time.perf_counter() - t0:.0f} s")
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 from mocap.body.animation import SkeletonAnimation
 from mocap.errors import MocapError
 from mocap.io.atomic import atomic_path
+from mocap.io.output import native_output_to_log
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,12 @@ FBX_COMMON = {
 FBX_PRESETS: dict[str, dict] = {
     # Blender re-imports this 1:1 (the file is in centimetres with a unit scale of 100).
     "default": {"apply_scale_options": "FBX_SCALE_NONE"},
-    # Unreal reads FBX units: the skeleton arrives at real size; name the armature "Armature" or Unreal adds
-    # the armature object as an extra root bone.
-    "unreal": {"apply_scale_options": "FBX_SCALE_NONE"},
+    # Unreal: the settings of Epic's own Blender exporter (Send to Unreal, BlenderTools send2ue default
+    # template): Z up, Y forward, real size (scene unit scale 1, FBX_SCALE_NONE). The armature object is
+    # written as "Armature", the name Unreal's FBX importer skips, so the rig's own root bone stays the root
+    # (any other name becomes an extra root bone).
+    "unreal": {"apply_scale_options": "FBX_SCALE_NONE", "axis_forward": "Y", "axis_up": "Z",
+               "bake_space_transform": False},
     # Unity: bake the unit scale into the transforms so objects import with scale 1.
     "unity": {"apply_scale_options": "FBX_SCALE_ALL"},
     # Mixamo works in centimetres, like its own downloads.
@@ -83,7 +87,7 @@ def require_bpy(what: str):
 
 
 def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None = None, *, mesh=None,
-                   preset_axes: str | None = None, bone_display: str = "auto", name: str = "mocap") -> Path:
+                   preset_axes: str | None = None, bone_display: str = "auto", name: str = "Armature") -> Path:
     """Write ``anim`` as an FBX or binary glTF file with Blender's exporters.
 
     Resets ``bpy`` to an empty scene first (``read_factory_settings(use_empty=True)``): call it from scripts
@@ -98,7 +102,7 @@ def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None
             None is ``"default"``. glTF is always Y up, metres.
         bone_display: ``"to_child"`` (bones point at their children), ``"keep"`` (joint frames as given) or
             ``"auto"`` (keep a rig's bone frames, re-orient SMPL-X's model-aligned ones).
-        name: armature object name (``"Armature"`` suits Unreal).
+        name: armature object name (``"Armature"``, Blender's own, is the name Unreal skips).
 
     Returns:
         The written path.
@@ -108,13 +112,14 @@ def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None
     from mocap.export import blender_scene
 
     fmt = _format(path, fmt)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    # frame 0 = time 0 in the file; Blender's importers put it at frame 1 again
-    arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
-    objects = [arm]
-    if mesh is not None:
-        objects.append(blender_scene.add_body_mesh(arm, mesh))
-    return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes)
+    with native_output_to_log():  # Blender's exporters print progress ("FBX export starting...")
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        # frame 0 = time 0 in the file; Blender's importers put it at frame 1 again
+        arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
+        objects = [arm]
+        if mesh is not None:
+            objects.append(blender_scene.add_body_mesh(arm, mesh))
+        return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes)
 
 
 def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=None,
@@ -134,14 +139,36 @@ def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=Non
         for obj in bpy.context.scene.objects:
             obj.select_set(obj in objects)
         view_layer.objects.active = objects[0] if objects else None
+    renamed = _armatures_named_for_unreal(objects if selection else list(bpy.context.scene.objects)) \
+        if fmt == "fbx" and preset == "unreal" else []
     try:
         _write(path, fmt, preset, selection)
-    finally:  # give the user back their selection
+    finally:  # give the user back their selection and names
+        for obj, name in reversed(renamed):
+            obj.name = name
         for obj in bpy.context.scene.objects:
             obj.select_set(obj in before[0])
         view_layer.objects.active = before[1]
     log.info("wrote %s", path)
     return path
+
+
+def _armatures_named_for_unreal(objects) -> list[tuple[object, str]]:
+    """Name the (first) exported armature object "Armature" for the export, as Epic's exporter does;
+    returns ``(object, old name)`` pairs to restore, in the order they were changed."""
+    import bpy
+
+    armatures = [o for o in objects if o.type == "ARMATURE"]
+    if not armatures or armatures[0].name == "Armature":
+        return []
+    changed = []
+    other = bpy.data.objects.get("Armature")
+    if other is not None:  # free the name for the export
+        changed.append((other, other.name))
+        other.name = "Armature (renamed for the export)"
+    changed.append((armatures[0], armatures[0].name))
+    armatures[0].name = "Armature"
+    return changed
 
 
 def _write(path: Path, fmt: str, preset: str, selection: bool) -> None:
@@ -150,7 +177,7 @@ def _write(path: Path, fmt: str, preset: str, selection: bool) -> None:
     with atomic_path(path) as tmp:
         if fmt == "fbx":
             result = bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=selection,
-                                              **FBX_COMMON, **FBX_PRESETS[preset])
+                                              **{**FBX_COMMON, **FBX_PRESETS[preset]})
         else:
             result = bpy.ops.export_scene.gltf(filepath=str(tmp), use_selection=selection, **GLTF_OPTIONS)
         if "FINISHED" not in result or not tmp.is_file() or tmp.stat().st_size == 0:

@@ -179,18 +179,25 @@ def read_armature_animation(obj, frame_start: int, frame_end: int, fps: float | 
     rest = armature_rest(obj, rate)
     frames = range(int(frame_start), int(frame_end) + 1)
     L = np.empty((len(frames), len(rest.names), 3, 3))
+    T = np.zeros((len(frames), len(rest.names), 3))
     root_pos = np.empty((len(frames), 3))
+    M3 = np.array(obj.matrix_world)[:3, :3]
+    rest_rot = [np.array(obj.data.bones[n].matrix_local)[:3, :3] for n in rest.names]
     current = scene.frame_current
     try:
         for i, f in enumerate(frames):
             scene.frame_set(f)
             for j, n in enumerate(rest.names):
-                R = np.array(obj.pose.bones[n].matrix_basis)[:3, :3]
+                basis = np.array(obj.pose.bones[n].matrix_basis)
+                R = basis[:3, :3]
                 L[i, j] = R / np.cbrt(np.linalg.det(R))
+                if j:  # a bone moved off its rest offset: its location, in its rest frame (world units)
+                    T[i, j] = rest.rest_orientations[j].T @ (M3 @ rest_rot[j] @ basis[:3, 3])
             root_pos[i] = pose_heads(obj, rest.names[:1])[0]
     finally:
         scene.frame_set(current)
-    return replace(rest, local_rotations=L, root_positions=root_pos)
+    T[np.abs(T) < 1e-9] = 0.0
+    return replace(rest, local_rotations=L, root_positions=root_pos, local_translations=T if T.any() else None)
 
 
 def _parents_first(parents: Sequence[int]) -> list[int]:
@@ -218,8 +225,8 @@ def key_armature(obj, anim: SkeletonAnimation, *, frame_start: int = 1, action_n
     ``anim.rest_orientations`` must be the bones' world rest orientations (`rest_orientations_of`; use
     `bone_frames.reorient` first if they differ); ``root_positions`` are world positions, mapped through the
     object's transform (an imported rig may be rotated and scaled). Writes one keyframe per frame:
-    ``rotation_quaternion`` for every bone and ``location`` for the root, into a new action assigned to
-    ``obj``. Returns the action.
+    ``rotation_quaternion`` for every bone and ``location`` for the root and for bones with local translations,
+    into a new action assigned to ``obj``. Returns the action.
     """
     import bpy
 
@@ -233,14 +240,19 @@ def key_armature(obj, anim: SkeletonAnimation, *, frame_start: int = 1, action_n
         path = f'pose.bones["{bpy.utils.escape_identifier(bone_name)}"]'
         for i in range(4):
             _set_fcurve(bag, f"{path}.rotation_quaternion", i, bone_name, frames, quats[:, j, i])
+        # pose location is in the bone's rest frame (armature space), relative to its rest head
+        M = np.array(obj.matrix_world)
+        rest = np.array(obj.data.bones[bone_name].matrix_local)
         if anim.parents[j] < 0:
-            # pose location is in the bone's rest frame (armature space), relative to its rest head
-            M = np.array(obj.matrix_world)
             local = (anim.root_positions - M[:3, 3]) @ np.linalg.inv(M[:3, :3]).T
-            rest = np.array(obj.data.bones[bone_name].matrix_local)
             loc = (local - rest[:3, 3]) @ rest[:3, :3]
-            for i in range(3):
-                _set_fcurve(bag, f"{path}.location", i, bone_name, frames, loc[:, i])
+        elif anim.local_translations is not None and np.abs(anim.local_translations[:, j]).max() > 1e-9:
+            offset = anim.local_translations[:, j] @ anim.rest_orientations[j].T  # world vector
+            loc = (offset @ np.linalg.inv(M[:3, :3]).T) @ rest[:3, :3]
+        else:
+            continue
+        for i in range(3):
+            _set_fcurve(bag, f"{path}.location", i, bone_name, frames, loc[:, i])
     return action
 
 

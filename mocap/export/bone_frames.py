@@ -39,7 +39,10 @@ def reorient(anim: SkeletonAnimation, new_rest_orientations: np.ndarray) -> Skel
     # L'_j = (B'_j^T B_j) L_j (B_j^T B'_j): the same world delta rotation seen in the new joint frame
     C = np.einsum("jba,jbc->jac", Bn, B)  # B'^T B
     L = np.einsum("jab,fjbc,jdc->fjad", C, anim.local_rotations, C)
-    return replace(anim, rest_orientations=Bn, local_rotations=L)
+    T = anim.local_translations
+    if T is not None:  # the same world offset, seen in the new joint frame: t' = B'^T B t
+        T = np.einsum("jab,fjb->fja", C, T)
+    return replace(anim, rest_orientations=Bn, local_rotations=L, local_translations=T)
 
 
 def primary_children(rest_positions: np.ndarray, parents) -> list[int]:

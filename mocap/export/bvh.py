@@ -449,8 +449,9 @@ def write_bvh(path: str | Path, anim, *, up: str = "Y", rotation_order: str = "Z
 
     The file: one ``ROOT`` (the animation's root joint) with ``OFFSET 0 0 0`` and ``CHANNELS 6 Xposition
     Yposition Zposition`` followed by the three rotation channels in ``rotation_order`` (default
-    ``Zrotation Xrotation Yrotation``); every other joint ``CHANNELS 3`` rotations in the same order, its
-    ``OFFSET`` the rest-pose vector from its parent; every leaf ends with an ``End Site``. Angles are intrinsic
+    ``Zrotation Xrotation Yrotation``); every other joint ``CHANNELS 3`` rotations in the same order (or 6, with
+    its position from the parent, when it has local translations: a UE5 rig's pelvis), its ``OFFSET`` the
+    rest-pose vector from its parent; every leaf ends with an ``End Site``. Angles are intrinsic
     Euler angles in degrees (``R = R_Z @ R_X @ R_Y`` for ZXY), made continuous over frames.
 
     BVH joint frames are aligned with the file axes at rest, so each joint's rotation is its world rotation
@@ -486,9 +487,19 @@ def write_bvh(path: str | Path, anim, *, up: str = "Y", rotation_order: str = "Z
             local[:, j] = np.swapaxes(G[:, p], -1, -2) @ G[:, j]
     order = _file_order(anim.parents)
     angles = _continuous_degrees(matrix_to_euler(local[:, order], rotation_order))  # (F, J, 3) in file order
-    root_pos = P[:, order[0]] @ A.T * scale
-    frames = np.concatenate([root_pos, angles.reshape(len(angles), -1)], axis=1)
-    header = _hierarchy_text(anim, A, scale, rotation_order, end_sites or {}, decimals)
+    moving = _translated_joints(anim)
+    columns = []
+    for k, j in enumerate(order):
+        p = anim.parents[j]
+        if p < 0:
+            columns.append(P[:, j] @ A.T * scale)
+        elif j in moving:  # position channels: the offset from the parent, moved by the joint's translation
+            offset = anim.rest_positions[j] - anim.rest_positions[p] + anim.local_translations[:, j] @ \
+                anim.rest_orientations[j].T
+            columns.append(offset @ A.T * scale)
+        columns.append(angles[:, k])
+    frames = np.concatenate(columns, axis=1)
+    header = _hierarchy_text(anim, A, scale, rotation_order, end_sites or {}, decimals, moving)
     body = io.StringIO()
     np.savetxt(body, frames, fmt=f"%.{decimals}f", delimiter=" ")
     with atomic_open(path, "w", encoding="utf-8", newline="\n") as fh:
@@ -511,7 +522,16 @@ def _file_order(parents) -> list[int]:
     return order
 
 
-def _hierarchy_text(anim, A: np.ndarray, scale: float, order: str, end_sites: dict, decimals: int) -> str:
+def _translated_joints(anim) -> set[int]:
+    """Joints other than the root that move away from their rest offset in some frame."""
+    T = getattr(anim, "local_translations", None)
+    if T is None:
+        return set()
+    return {j for j in range(1, len(anim.names)) if anim.parents[j] >= 0 and np.abs(T[:, j]).max() > 1e-9}
+
+
+def _hierarchy_text(anim, A: np.ndarray, scale: float, order: str, end_sites: dict, decimals: int,
+                    moving: set[int] = frozenset()) -> str:
     r = anim.rest_positions
     kids = _children(anim.parents)
     rot = " ".join(f"{c}rotation" for c in order)
@@ -528,7 +548,8 @@ def _hierarchy_text(anim, A: np.ndarray, scale: float, order: str, end_sites: di
         lines.append(f"{pad}{'ROOT' if p < 0 else 'JOINT'} {name}")
         lines.append(pad + "{")
         lines.append(f"{pad}\tOFFSET {vec(np.zeros(3) if p < 0 else r[j] - r[p])}")
-        lines.append(f"{pad}\tCHANNELS {'6 Xposition Yposition Zposition ' + rot if p < 0 else '3 ' + rot}")
+        six = p < 0 or j in moving
+        lines.append(f"{pad}\tCHANNELS {'6 Xposition Yposition Zposition ' + rot if six else '3 ' + rot}")
         for c in kids[j]:
             emit(c, depth + 1)
         if not kids[j]:
@@ -576,7 +597,12 @@ def bvh_to_animation(motion: BvhMotion, *, up: str = "Y", metres_per_unit: float
     _, world_t = world_transforms(motion)
     to_world = A.T * metres_per_unit
     J = len(keep)
+    # joints with position channels move away from their OFFSET: in the joint frame (= file axes), metres
+    delta = (bvh_local_translations(motion) - motion.offsets[None]) * metres_per_unit
+    delta[:, roots[0]] = 0.0
+    delta = delta[:, keep]
     return SkeletonAnimation(
         names=tuple(motion.joint_names[j] for j in keep), parents=parents, rest_positions=rest[keep] @ to_world.T,
         rest_orientations=np.broadcast_to(A.T, (J, 3, 3)).copy(), local_rotations=bvh_local_rotations(motion)[:, keep],
-        root_positions=world_t[:, roots[0]] @ to_world.T, fps=motion.fps)
+        root_positions=world_t[:, roots[0]] @ to_world.T, fps=motion.fps,
+        local_translations=delta if np.abs(delta).max(initial=0.0) > 1e-12 else None)

@@ -124,7 +124,9 @@ def _write_trc(motion: BodyMotion, path: Path, fmt: str, *, rig, up, units, foot
 
 def _write_blender(motion: BodyMotion, path: Path, fmt: str, *, rig, foot_locking, mesh, **_) -> Path:
     from mocap.export.blender_export import export_blender
+    from mocap.export.rigs import load_rig
 
     anim, _ = motion_animation(motion, rig, foot_locking=foot_locking)
-    result = export_blender(anim, path, fmt, mesh=mesh)
+    preset = load_rig(rig).fbx_preset if rig is not None else "default"
+    result = export_blender(anim, path, fmt, mesh=mesh, preset_axes=preset)
     return Path(result) if result is not None else path

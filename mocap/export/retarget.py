@@ -290,7 +290,58 @@ def retarget(source: SkeletonAnimation, target: RigPreset | SkeletonAnimation, *
     if foot_locking and chains:
         contacts = detect_contacts(Ps[:, [c[1][2] for c in chains]], source.fps, contact)
         out = lock_feet(out, [c[0] for c in chains], contacts, blend_frames=int(round(contact.blend_s * source.fps)))
+    if isinstance(target, RigPreset):
+        hips = next(j for j, n in enumerate(rest.names) if n in bone_map)
+        out = engine_bones(out, hips, target.root_motion, target.follows)
     return out
+
+
+def from_world(anim: SkeletonAnimation, P: np.ndarray, W: np.ndarray) -> SkeletonAnimation:
+    """``anim`` re-keyed to reach world positions ``P (F, J, 3)`` and orientations ``W (F, J, 3, 3)`` exactly:
+    local rotations, the root position, and local translations where a joint is not at its rest offset."""
+    B, r, parents = anim.rest_orientations, anim.rest_positions, anim.parents
+    T = np.zeros(P.shape)
+    for j, p in enumerate(parents):
+        if p >= 0:
+            rel = W[:, p] @ B[p].T
+            off = P[:, j] - P[:, p] - rel @ (r[j] - r[p])
+            T[:, j] = np.einsum("fba,fb->fa", rel @ B[j], off)  # (rel B_j)^T off
+    T[np.abs(T) < 1e-9] = 0.0
+    return replace(anim, local_rotations=locals_from_world(W, B, parents), root_positions=P[:, 0].copy(),
+                   local_translations=T if T.any() else None)
+
+
+def engine_bones(anim: SkeletonAnimation, hips: int, root_motion: str = "pelvis",
+                 follows: tuple[str | None, ...] = ()) -> SkeletonAnimation:
+    """Move a game rig's helper bones as engines expect, every other joint keeping its world transform.
+
+    ``root_motion`` (for a root bone above the ``hips`` joint): ``"pelvis"`` leaves the root carrying the
+    hips' motion; ``"ground"`` keeps it on the floor right under the hips (its rest height; Unreal's root
+    motion, as Epic's IK Retargeter generates it from the pelvis, snapped to the ground); ``"ground_heading"``
+    also turns it with the hips' heading about Z; ``"fixed"`` keeps it at rest. ``follows[j]`` names a bone whose
+    motion bone ``j`` copies (same rotation away from rest, same rest offset): UE5's ``ik_foot_l`` follows
+    ``foot_l``, ``ik_hand_gun`` and ``ik_hand_r`` follow ``hand_r``."""
+    if (root_motion == "pelvis" or hips == 0) and not any(follows):
+        return anim
+    P, W = anim.world_transforms()
+    B, r = anim.rest_orientations, anim.rest_positions
+    if root_motion != "pelvis" and hips != 0:
+        yaw = np.zeros(anim.n_frames)
+        if root_motion == "ground_heading":
+            forward = (W[:, hips] @ B[hips].T) @ np.array([0.0, -1.0, 0.0])  # rest forward (-Y), turned
+            yaw = np.arctan2(forward[:, 0], -forward[:, 1])
+        Rz = axis_angle_to_matrix(np.stack([np.zeros_like(yaw), np.zeros_like(yaw), yaw], axis=1))
+        W[:, 0] = Rz @ B[0]
+        P[:, 0] = r[0] if root_motion == "fixed" else np.stack([P[:, hips, 0], P[:, hips, 1],
+                                                                np.full(len(yaw), r[0, 2])], axis=1)
+    index = {n: j for j, n in enumerate(anim.names)}
+    for j, name in enumerate(follows):
+        if name is not None:
+            k = index[name]
+            turn = W[:, k] @ B[k].T
+            W[:, j] = turn @ B[j]
+            P[:, j] = P[:, k] + turn @ (r[j] - r[k])
+    return from_world(anim, P, W)
 
 
 def _twisted(W_t: np.ndarray, D: np.ndarray, source: SkeletonAnimation, joint: str, weight: float) -> np.ndarray:

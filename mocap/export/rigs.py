@@ -27,6 +27,8 @@ SCHEMA_VERSION = 1
 RIGS_DIR = Path(__file__).resolve().parents[1] / "data" / "rigs"
 RIGS_DIR_ENV = "MOCAP_RIGS_DIR"
 _AXES = ("X", "Y", "Z", "-X", "-Y", "-Z")
+ROOT_MOTIONS = ("pelvis", "ground", "ground_heading", "fixed")
+FBX_PRESET_NAMES = ("default", "unreal", "unity", "mixamo")  # the keys of blender_export.FBX_PRESETS
 _FIX_FORMAT = "see rigs/README.md for the preset format"
 
 
@@ -48,6 +50,14 @@ class RigPreset:
         twist_sources: ``J`` SMPL-X joints whose twist an unmapped twist bone shares, or None.
         twist_weights: ``(J,)`` share of that twist (0 where no twist source).
         path: the file it was read from.
+        follows: ``J`` names of bones of this rig whose world transform the bone copies (a UE5 rig's
+            ``ik_foot_l`` follows ``foot_l``), or None.
+        root_motion: how an unmapped root bone above the hips moves: ``"pelvis"`` (it carries the hips'
+            motion, the usual for rigs whose root is the hips), ``"ground"`` (it stays on the floor right under
+            the hips, as Unreal's root motion expects; the hips bone translates), ``"ground_heading"`` (the same,
+            also turning with the hips' heading) or ``"fixed"`` (it stays at rest; the hips carry all motion).
+        fbx_preset: the FBX export settings of the rig's engine (``mocap.export.blender_export.FBX_PRESETS``:
+            ``default``, ``unreal``, ``unity``, ``mixamo``).
     """
 
     name: str
@@ -63,6 +73,9 @@ class RigPreset:
     twist_sources: tuple[str | None, ...]
     twist_weights: np.ndarray
     path: Path | None = None
+    follows: tuple[str | None, ...] = ()
+    root_motion: str = "pelvis"
+    fbx_preset: str = "default"
 
     @property
     def bone_map(self) -> dict[str, str]:
@@ -152,10 +165,23 @@ def parse_rig(data: dict, path: Path | None = None) -> RigPreset:
     for key in ("up", "forward"):
         if data.get(key, "Z") not in _AXES:
             raise InputError(f"{key} = {data[key]!r} is not one of {', '.join(_AXES)}", path=where, fix=_FIX_FORMAT)
+    root_motion = data.get("root_motion", "pelvis")
+    if root_motion not in ROOT_MOTIONS:
+        raise InputError(f"root_motion = {root_motion!r} is not one of {', '.join(ROOT_MOTIONS)}", path=where,
+                         fix=_FIX_FORMAT)
+    fbx_preset = data.get("fbx_preset", "default")
+    if fbx_preset not in FBX_PRESET_NAMES:
+        raise InputError(f"fbx_preset = {fbx_preset!r} is not one of {', '.join(FBX_PRESET_NAMES)}", path=where,
+                         fix=_FIX_FORMAT)
     bones = data.get("bones")
     if not isinstance(bones, list) or not bones:
         raise InputError("no [[bones]] entries", path=where, fix=_FIX_FORMAT)
     parsed = [_parse_bone(b, k, where) for k, b in enumerate(bones)]
+    names = {b["name"] for b in parsed}
+    for b in parsed:
+        if b["follow"] is not None and (b["follow"] not in names or b["follow"] == b["name"]):
+            raise InputError(f"bone {b['name']!r}: follow {b['follow']!r} is not another bone of this rig",
+                             path=where, fix="name the bone whose world transform it copies, e.g. follow = \"foot_l\"")
     order = _parents_first(parsed, where)
     bones = [parsed[k] for k in order]
     index = {b["name"]: k for k, b in enumerate(bones)}
@@ -167,7 +193,8 @@ def parse_rig(data: dict, path: Path | None = None) -> RigPreset:
         heads=np.array([b["head"] for b in bones]), tails=np.array([b["tail"] for b in bones]),
         rolls=np.array([b["roll"] for b in bones]), sources=tuple(b["source"] for b in bones),
         twist_sources=tuple(b["twist_source"] for b in bones),
-        twist_weights=np.array([b["twist_weight"] for b in bones]), path=path)
+        twist_weights=np.array([b["twist_weight"] for b in bones]), path=path,
+        follows=tuple(b["follow"] for b in bones), root_motion=root_motion, fbx_preset=fbx_preset)
 
 
 def _parse_bone(b: dict, k: int, where: Path) -> dict:
@@ -193,6 +220,11 @@ def _parse_bone(b: dict, k: int, where: Path) -> dict:
                                  f"or omit {key} for an unmapped bone")
         out[key] = s
     out["twist_weight"] = float(b.get("twist_weight", 0.5 if out["twist_source"] else 0.0))
+    follow = b.get("follow")
+    if follow is not None and (not isinstance(follow, str) or out["source"] is not None):
+        raise InputError(f"bone {name!r}: follow must be a bone name, and a bone cannot both follow a bone and "
+                         "have a source", path=where, fix=_FIX_FORMAT)
+    out["follow"] = follow
     return out
 
 

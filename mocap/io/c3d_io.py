@@ -1,4 +1,4 @@
-"""C3D point data, through the optional ``ezc3d`` package (imported only when a C3D file is used).
+"""C3D point data: written through the optional ``ezc3d`` package (imported only then), read in pure numpy.
 
 Written files follow the usual C3D conventions: POINT data as 32-bit floats (``POINT:SCALE`` -1) in
 millimetres (``POINT:UNITS`` "mm"), ``POINT:LABELS`` the joint names, ``POINT:RATE`` the frame rate,
@@ -15,22 +15,21 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mocap.errors import InputError, MocapError
+from mocap.errors import InputError
 from mocap.io.atomic import atomic_path
 from mocap.io.points_common import PointTrajectories, missing_together, validate_points
+from mocap.units import METRES_PER_UNIT, MocapError
 
 log = logging.getLogger(__name__)
 
 EZC3D_PIN = "ezc3d==1.7.2"
 """The version tested with this module (``pip install ezc3d==1.7.2``; wheels work with numpy 1.26)."""
-UNIT_TO_METRES = {"mm": 0.001, "cm": 0.01, "m": 1.0}
 
 
 class MissingDependencyError(MocapError, ImportError):
@@ -109,69 +108,22 @@ def _write_ezc3d(c3d: Any, target: Path) -> None:
 def read_c3d(path: str | Path) -> PointTrajectories:
     """Read the POINT data of a C3D file as metres (axes as stored; this project writes Z up).
 
-    Raises ``InputError`` for a missing, unreadable or truncated file, or unknown point units.
+    Read in pure numpy (:mod:`mocap.io.c3d_read`; ezc3d crashes on damaged files). Raises ``InputError``
+    for a missing, unreadable, damaged or truncated file, or unknown point units.
     """
+    from mocap.io.c3d_read import read_c3d_points
+
     path = Path(path)
-    ezc3d = _ezc3d()
-    fix = "re-export the C3D file from the capture software"
-    if not path.is_file():
-        raise InputError("C3D file not found", path=path, fix="check the path")
-    try:
-        c3d = ezc3d.c3d(str(path))
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise InputError(f"not a readable C3D file ({exc})", path=path, fix=fix) from None
-
-    params = c3d["parameters"]["POINT"]
-    points = np.asarray(c3d["data"]["points"], dtype=float)  # (4, J, F)
-    n_joints, n_frames = points.shape[1], points.shape[2]
-    head = c3d["header"]["points"]
-    expected = _header_frame_count(path)
-    if n_joints and n_frames < expected:  # more is fine: long files cap the header's last frame
-        raise InputError(f"C3D file ends early: its header announces {expected} frames, it holds {n_frames}",
-                         path=path, fix=fix)
-    labels = _labels(params, n_joints)
-    units = str((params.get("UNITS", {}).get("value") or ["mm"])[0]).strip().lower() or "mm"
-    if units not in UNIT_TO_METRES:
+    xyz, missing, labels, units, rate, first = read_c3d_points(path)
+    if units not in METRES_PER_UNIT:
         raise InputError(f"unknown C3D point units {units!r}", path=path,
-                         fix=f"convert the file to one of {', '.join(UNIT_TO_METRES)}")
-    rate = float(np.ravel(params["RATE"]["value"])[0]) if "RATE" in params else float(head["frame_rate"])
-    if not np.isfinite(rate) or rate <= 0:
-        raise InputError(f"C3D point rate is {rate}", path=path, fix="set POINT:RATE to the capture rate")
-
-    xyz = points[:3].transpose(2, 1, 0) * UNIT_TO_METRES[units]  # (F, J, 3)
-    residuals = np.asarray(c3d["data"]["meta_points"]["residuals"], dtype=float)
-    if residuals.shape == (1, n_joints, n_frames):
-        xyz[residuals[0].T < 0] = np.nan
-    times = (int(head["first_frame"]) + np.arange(n_frames)) / rate
+                         fix=f"convert the file to one of {', '.join(METRES_PER_UNIT)}")
+    xyz = np.where(missing[..., None], np.nan, xyz * METRES_PER_UNIT[units])
+    if np.isinf(xyz).any():
+        raise InputError("the C3D file holds infinite coordinates", path=path,
+                         fix="re-export the C3D file from the capture software")
+    times = (first + np.arange(len(xyz))) / rate
     return PointTrajectories(np.ascontiguousarray(missing_together(xyz)), labels, rate, times)
-
-
-def _header_frame_count(path: Path) -> int:
-    """Frames announced by the file's own header (ezc3d reports what it could read instead).
-
-    Header words 4 and 5 are the first and last frame (16 bit, capped at 65535); the byte order
-    follows the processor type in the parameter block (86 = MIPS, big-endian; else little-endian).
-    """
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-        fh.seek(max(head[0] - 1, 0) * 512)
-        param = fh.read(4)
-    if len(head) < 10 or len(param) < 4:
-        return 0
-    first, last = struct.unpack((">" if param[3] == 86 else "<") + "HH", head[6:10])
-    return last - first + 1
-
-
-def _labels(params: dict, n_joints: int) -> tuple[str, ...]:
-    """POINT:LABELS, continued in LABELS2, LABELS3 ... when there are more than 255 points."""
-    labels = list(params.get("LABELS", {}).get("value", []))
-    k = 2
-    while f"LABELS{k}" in params:
-        labels += list(params[f"LABELS{k}"]["value"])
-        k += 1
-    labels = [str(s).strip() for s in labels][:n_joints]
-    labels += [f"point{i + 1}" for i in range(len(labels), n_joints)]
-    return tuple(labels)
 
 
 __all__ = ["EZC3D_PIN", "MissingDependencyError", "read_c3d", "write_c3d"]

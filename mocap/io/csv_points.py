@@ -24,6 +24,7 @@ from mocap.errors import InputError
 from mocap.io.atomic import atomic_open
 from mocap.io.points_common import (
     PointTrajectories,
+    check_read_values,
     missing_together,
     parse_number_rows,
     read_text_lines,
@@ -95,10 +96,8 @@ def read_points_csv(path: str | Path, *, fps: float | None = None) -> PointTraje
         line_numbers.append(line_no)
     table = parse_number_rows(rows, line_numbers, path, _FIX)
     times = table[:, 1]
-    if np.isnan(times).any():
-        line_no = line_numbers[int(np.flatnonzero(np.isnan(times))[0])]
-        raise InputError(f"line {line_no}: the time cell is empty", path=path, fix=_FIX)
     xyz = missing_together(table[:, 2:].reshape(len(rows), len(names), 3))
+    check_read_values(times, xyz, line_numbers, path, _FIX)
     rate = infer_fps(times) if fps is None else float(fps)
     return PointTrajectories(np.ascontiguousarray(xyz), names, rate, times)
 

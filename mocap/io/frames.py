@@ -69,6 +69,11 @@ class FrameSource:
                 i += 1
         finally:
             cap.release()
+        if i < self.n_frames - max(2, 0.02 * self.n_frames):  # containers estimate their count: allow a little
+            raise InputError(f"decoding stopped at frame {i} of the {self.n_frames} the video announces: the file "
+                             "is damaged from there (a truncated copy or a broken recording)", path=self.path,
+                             fix="copy or re-export the video again; to use the frames before the damage, cut the "
+                                 "video there (e.g. `ffmpeg -i IN -frames:v N -c copy OUT.mp4`)")
 
 
 def open_frames(path: str | Path) -> FrameSource:

@@ -39,7 +39,14 @@ def decode_plain_pickle(data: bytes):
     """The value of a pickle made only of strings, numbers, lists and tuples, without ``pickle``.
 
     Raises ``UnsafePickleError`` for any other opcode (``GLOBAL``, ``REDUCE``, ``BUILD``...), so nothing
-    in the bytes can run code."""
+    in the bytes can run code, and for malformed pickles."""
+    try:
+        return _interpret(data)
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise UnsafePickleError(f"malformed pickle ({type(exc).__name__})") from exc
+
+
+def _interpret(data: bytes):
     stack: list = []
     marks: list[int] = []
     memo: dict = {}
@@ -116,24 +123,29 @@ def read_frame(path: str | Path, key: str | None = None, *, fix: str) -> tuple[l
     path = Path(path)
     try:
         fh = h5py.File(path, "r")
-    except OSError as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         raise InputError(f"HDF5 file is unreadable ({exc})", path=path, fix=fix) from exc
-    with fh:
-        groups = [k for k, v in fh.items() if isinstance(v, h5py.Group)]
-        key = key or ("df_with_missing" if "df_with_missing" in groups else (groups[0] if len(groups) == 1 else None))
-        if key is None or key not in fh or not isinstance(fh[key], h5py.Group):
-            raise InputError(f"no DataFrame group in the HDF5 file (groups: {groups or 'none'})", path=path, fix=fix)
-        group = fh[key]
-        try:
-            if "table" in group:
-                return _read_table(group["table"], path, fix)
-            if "block0_values" in group:
-                return _read_fixed(group, path, fix)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            raise InputError(f"the HDF5 DataFrame is malformed ({type(exc).__name__}: {exc})", path=path,
-                             fix=fix) from exc
+    try:
+        with fh:
+            return _read_group(fh, key, path, fix)
+    except InputError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:  # a damaged file
+        raise InputError(f"HDF5 file is damaged ({type(exc).__name__}: {exc})", path=path, fix=fix) from exc
+
+
+def _read_group(fh, key: str | None, path: Path, fix: str):
+    import h5py
+
+    groups = [k for k, v in fh.items() if isinstance(v, h5py.Group)]
+    key = key or ("df_with_missing" if "df_with_missing" in groups else (groups[0] if len(groups) == 1 else None))
+    if key is None or key not in fh or not isinstance(fh[key], h5py.Group):
+        raise InputError(f"no DataFrame group in the HDF5 file (groups: {groups or 'none'})", path=path, fix=fix)
+    group = fh[key]
+    if "table" in group:
+        return _read_table(group["table"], path, fix)
+    if "block0_values" in group:
+        return _read_fixed(group, path, fix)
     raise InputError(f"group {key!r} is not a pandas DataFrame (no 'table' or 'block0_values')", path=path, fix=fix)
 
 

@@ -123,3 +123,23 @@ def read_text_lines(path: Path, what: str) -> list[str]:
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
     return text.splitlines()
+
+
+def check_read_values(times: np.ndarray, xyz: np.ndarray, line_numbers: list[int], path: Path, fix: str) -> None:
+    """What a point file's rows must hold: a time on every row, strictly increasing, and no infinite
+    coordinate (missing points are empty cells or NaN). Raises ``InputError`` naming the line."""
+    if np.isnan(times).any():
+        raise InputError(f"line {line_numbers[int(np.flatnonzero(np.isnan(times))[0])]}: the time cell is empty",
+                         path=path, fix=fix)
+    if not np.isfinite(times).all():
+        raise InputError(f"line {line_numbers[int(np.flatnonzero(~np.isfinite(times))[0])]}: the time is infinite",
+                         path=path, fix=fix)
+    steps = np.diff(times)
+    if (steps <= 0).any():
+        k = int(np.flatnonzero(steps <= 0)[0]) + 1
+        raise InputError(f"line {line_numbers[k]}: the time {times[k]:g} does not increase (previous row: "
+                         f"{times[k - 1]:g})", path=path, fix=fix)
+    bad = np.isinf(xyz).any(axis=tuple(range(1, xyz.ndim)))
+    if bad.any():
+        raise InputError(f"line {line_numbers[int(np.flatnonzero(bad)[0])]}: a coordinate is infinite", path=path,
+                         fix="write missing points as empty cells (or NaN), never inf")

@@ -38,14 +38,15 @@ from mocap.errors import InputError
 from mocap.io.atomic import atomic_open
 from mocap.io.points_common import (
     PointTrajectories,
+    check_read_values,
     missing_together,
     parse_number_rows,
     read_text_lines,
     validate_points,
 )
+from mocap.units import METRES_PER_UNIT
 
 UP_AXES = ("Y", "Z")
-UNIT_TO_METRES = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 """TRC ``Units`` value (lower case) -> metres per unit. The writer offers "m" and "mm"."""
 DECIMALS = {"m": 8, "mm": 5}
 """Decimals written per unit: a resolution of 10 nm either way."""
@@ -116,7 +117,7 @@ def write_trc(
     if missing not in ("empty", "nan"):
         raise ValueError(f"missing must be 'empty' or 'nan', got {missing!r}")
     path = Path(path)
-    values = (zup_to_yup(xyz) if up_axis == "Y" else xyz) / UNIT_TO_METRES[units]
+    values = (zup_to_yup(xyz) if up_axis == "Y" else xyz) / METRES_PER_UNIT[units]
     n_frames, n_joints = xyz.shape[:2]
     rate = _number(fps)
     header = [
@@ -170,10 +171,8 @@ def read_trc(path: str | Path, *, up_axis: str = "Y") -> PointTrajectories:
         )
     table = parse_number_rows(rows, line_numbers, path, _FIX)
     times = table[:, 1]
-    if np.isnan(times).any():
-        line_no = line_numbers[int(np.flatnonzero(np.isnan(times))[0])]
-        raise InputError(f"line {line_no}: the Time cell is empty", path=path, fix=_FIX)
     xyz = table[:, 2:].reshape(len(rows), len(names), 3) * header["scale"]
+    check_read_values(times, xyz, line_numbers, path, _FIX)
     if up_axis == "Y":
         xyz = yup_to_zup(xyz)
     return PointTrajectories(np.ascontiguousarray(missing_together(xyz)), tuple(names), header["DataRate"], times)
@@ -211,10 +210,10 @@ def _read_header(lines: list[str], path: Path) -> dict[str, Any]:
         raise InputError(f"TRC header values out of range: DataRate={rate}, NumFrames={n_frames}, "
                          f"NumMarkers={n_markers}", path=path, fix=_FIX)
     unit = meta["Units"].lower()
-    if unit not in UNIT_TO_METRES:
+    if unit not in METRES_PER_UNIT:
         raise InputError(f"unknown TRC units {meta['Units']!r}", path=path,
-                         fix=f"set Units on line 3 to one of {', '.join(UNIT_TO_METRES)}")
-    return {"DataRate": rate, "NumFrames": n_frames, "NumMarkers": n_markers, "scale": UNIT_TO_METRES[unit]}
+                         fix=f"set Units on line 3 to one of {', '.join(METRES_PER_UNIT)}")
+    return {"DataRate": rate, "NumFrames": n_frames, "NumMarkers": n_markers, "scale": METRES_PER_UNIT[unit]}
 
 
 def _read_names(lines: list[str], path: Path, n_markers: int) -> list[str]:

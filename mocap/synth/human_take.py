@@ -222,14 +222,6 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     rig = session_rig(config)
     if config.time_offsets and len(config.time_offsets) != len(rig):
         raise ValueError(f"--time-offsets needs one value per camera ({len(rig)}), got {len(config.time_offsets)}")
-    board, board_ref = session_board(out, config.board)
-    per_camera, per_pair, floor = config.calibration_views
-    if progress is not None:
-        progress("calibration take", 0, 1)
-    write_calibration_session(out, board, rig, video_suffix=".mp4", fps=config.fps, seed=config.seed,
-                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor, board_ref=board_ref)
-    if progress is not None:
-        progress("calibration take", 1, 1)
     model_path = Path(config.model_path) if config.model_path else None
     model = lbs.load_model(model_path)
     if model_path is None:
@@ -243,6 +235,14 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
         texture = load_texture(found[0]) if found else None
     betas = np.zeros(10) if not config.betas else np.asarray(config.betas, float)
     clip = make_motion(config.motion, model, betas, fps=config.fps, seconds=config.seconds)
+    board, board_ref = session_board(out, config.board)
+    per_camera, per_pair, floor = config.calibration_views
+    if progress is not None:
+        progress("calibration take", 0, 1)
+    write_calibration_session(out, board, rig, video_suffix=".mp4", fps=config.fps, seed=config.seed,
+                              n_per_camera=per_camera, n_per_pair=per_pair, n_floor=floor, board_ref=board_ref)
+    if progress is not None:
+        progress("calibration take", 1, 1)
     verts, motion, arrays = body_ground_truth(model, betas, clip.pose, clip.transl, config.fps)
     take = config.take_name
     gt = out / "ground_truth" / take

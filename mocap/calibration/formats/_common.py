@@ -75,8 +75,8 @@ class Source:
         value = self.value(table, key, where)
         try:
             arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise self.error(f"{where}.{key} is not an array of numbers: {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise self.error(f"{where}.{key} is not an array of finite numbers: {str(value)[:80]}") from None
         if shape is not None and arr.shape != shape:
             raise self.error(f"{where}.{key} must have shape {shape}, got {arr.shape}")
         if lengths is not None and (arr.ndim != 1 or arr.size not in lengths):
@@ -96,6 +96,13 @@ class Source:
         if not (np.allclose(R @ R.T, np.eye(3), atol=1e-5) and np.linalg.det(R) > 0):
             raise self.error(f"{where}: the rotation is not a proper rotation matrix")
         return R
+
+    def camera(self, **fields: Any) -> Camera:
+        """A `Camera` from the file's fields; what makes no physical sense is an error naming the file."""
+        try:
+            return Camera(**fields)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise self.error(str(exc), fix="fix the camera's values in the file") from None
 
     def rig(self, cameras: Sequence[Camera], metadata: dict[str, Any]) -> CameraRig:
         if not cameras:

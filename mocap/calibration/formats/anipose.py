@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mocap.calibration.formats._common import Source
-from mocap.camera import Camera, CameraRig
+from mocap.camera import CameraRig
 from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap.io.tomlio import read_toml, write_toml
 from mocap.units import metres_per_unit
@@ -51,7 +51,7 @@ def from_toml(data: dict[str, Any], source: Source, *, units: str = "mm") -> Cam
         dist = source.array(tab, "distortions", where, lengths=(4,) if fisheye else (4, 5, 8, 12, 14))
         R = axis_angle_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
         cams.append(
-            Camera(
+            source.camera(
                 name=str(tab.get("name", key)),
                 size=source.size(tab, "size", where),
                 K=source.array(tab, "matrix", where, shape=(3, 3)),

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mocap.calibration.formats._common import Source, dist_for, refuse_fisheye
-from mocap.camera import Camera, CameraRig
+from mocap.camera import CameraRig
 from mocap.io.tomlio import read_toml, write_toml
 
 FMT = "caliscope"
@@ -51,7 +51,7 @@ def from_toml(data: dict[str, Any], source: Source) -> CameraRig:
         name = f"cam_{cam_id}"
         R = source.array(tab, "rotation", where, shape=(3, 3))
         cams.append(
-            Camera(
+            source.camera(
                 name=name,
                 size=source.size(tab, "size", where),
                 K=source.array(tab, "matrix", where, shape=(3, 3)),

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from mocap.calibration.formats._common import Source
-from mocap.camera import Camera, CameraRig
+from mocap.camera import CameraRig
 from mocap.errors import MocapError
 from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from mocap.io.tomlio import read_toml, write_toml
@@ -47,7 +47,7 @@ def from_toml(data: dict[str, Any], source: Source) -> CameraRig:
         fisheye = bool(tab.get("fisheye", False))
         R = axis_angle_to_matrix(source.array(tab, "rotation", where, shape=(3,)))
         cams.append(
-            Camera(
+            source.camera(
                 name=str(tab.get("name", key)),
                 size=source.size(tab, "size", where),
                 K=source.array(tab, "matrix", where, shape=(3, 3)),

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.calibration.formats._common import Source, dist_for, refuse_fisheye
-from mocap.camera import Camera, CameraRig
+from mocap.camera import CameraRig
 from mocap.errors import InputError
 from mocap.io.atomic import write_text
 
@@ -86,7 +86,7 @@ def from_xml(root: ET.Element, source: Source) -> CameraRig:
         center = _nums(tr, ["x", "y", "z"], where, source) / 1000.0
         R = FLIP @ M
         cams.append(
-            Camera(
+            source.camera(
                 name=name,
                 size=(int(size[0]), int(size[1])),
                 K=[[fu, skew, cu - left], [0.0, fv, cv - top], [0.0, 0.0, 1.0]],
@@ -150,7 +150,7 @@ def read(path: str | Path) -> CameraRig:
     source = Source(path, FMT)
     try:
         root = ET.fromstring(path.read_bytes())
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: an encoding Python does not know
         raise source.error(f"not valid XML ({exc})", fix="re-export the calibration from QTM") from None
     return from_xml(root, source)
 

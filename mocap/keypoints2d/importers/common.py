@@ -59,13 +59,15 @@ def pick_person(candidates: np.ndarray, person) -> np.ndarray | None:
 def clean(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(..., 3)`` x, y, confidence -> ``xy (..., 2)`` float32 with NaN where missing, ``conf (...)`` in [0, 1].
 
-    Missing: confidence <= 0 or not finite, a coordinate not finite, or the point at exactly (0, 0) (how
-    OpenPose and Pose2Sim write "not detected"). Confidences above 1 (RTMPose's SimCC scores can exceed 1)
+    Missing: confidence <= 0 or not finite, a coordinate not finite or beyond a million pixels, or the point
+    at exactly (0, 0) (how OpenPose and Pose2Sim write "not detected"). Confidences above 1 (RTMPose's SimCC scores can exceed 1)
     are clipped to 1.
     """
     points = np.asarray(points, dtype=np.float64)
     x, y, c = points[..., 0], points[..., 1], points[..., 2]
-    missing = ~(np.isfinite(x) & np.isfinite(y) & np.isfinite(c) & (c > 0)) | ((x == 0) & (y == 0))
+    # beyond a million pixels a coordinate is garbage (and 1e308 would become inf as float32): missing
+    plausible = (np.abs(np.nan_to_num(x, nan=np.inf)) < 1e6) & (np.abs(np.nan_to_num(y, nan=np.inf)) < 1e6)
+    missing = ~(plausible & np.isfinite(c) & (c > 0)) | ((x == 0) & (y == 0))
     xy = np.where(missing[..., None], np.nan, points[..., :2]).astype(np.float32)
     conf = np.where(missing, 0.0, np.clip(np.nan_to_num(c), 0.0, 1.0)).astype(np.float32)
     return xy, conf

@@ -115,7 +115,7 @@ def _instances(instances: list, path: Path, frame: int | None = None) -> np.ndar
             kp = np.asarray(inst["keypoints"], dtype=np.float64)
             scores = inst.get("keypoint_scores")
             scores = None if scores is None else np.asarray(scores, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InputError(f"{where}instance {k}: keypoints or scores are not numbers", path=path,
                              fix=_FIX) from exc
         if kp.ndim != 2 or kp.shape[1] not in (2, 3):

@@ -90,7 +90,7 @@ def _read_people(path: Path) -> np.ndarray:
             continue
         try:
             values = np.asarray(flat, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InputError(f"person {k}: 'pose_keypoints_2d' holds non-numbers", path=path, fix=_FIX) from exc
         if values.ndim != 1 or values.size % 3:
             raise InputError(f"person {k}: 'pose_keypoints_2d' has {values.size} values, not x, y, c triplets",
