@@ -91,12 +91,14 @@ EXPECTED = [("broken", "", "failed"), ("s0", "a", "done"), ("s0", "b", "done"), 
 def local(template, tmp_path_factory):
     """The local backend on 3 sessions x 2 takes, a broken session and a corrupt take."""
     root = make_tree(template, tmp_path_factory.mktemp("local"))
-    result = run_batch([root], workers=2, output=root.parent / "out", overrides=OVERRIDES)
-    return root, result
+    seen = []
+    result = run_batch([root], workers=2, output=root.parent / "out", overrides=OVERRIDES,
+                       progress=lambda status: seen.append(status.active))
+    return root, result, seen
 
 
 def test_local_batch_records_every_take_and_goes_on_after_failures(local):
-    root, result = local
+    root, result, _ = local
     assert statuses(result) == EXPECTED
     summary = read_toml(result.layout.summary)
     assert summary["counts"] == {"done": 6, "reused": 0, "failed": 2} and summary["backend"] == "local"
@@ -112,8 +114,20 @@ def test_local_batch_records_every_take_and_goes_on_after_failures(local):
     assert html.count("<tr>") == 1 + len(EXPECTED) and "FAILED" in html
 
 
+def test_local_batch_overlaps_one_takes_later_stages_with_the_next_takes_detection(local):
+    """Both workers busy across takes: at some moment a take's triangulation, fit or export runs while
+    another take's cameras are being detected."""
+    def overlap(active):
+        detecting = {a.split()[0] for a in active if " detect cam" in a}
+        later = {a.split()[0] for a in active if a.split()[1] in ("detect", "triangulate", "fit", "export")
+                 and " detect cam" not in a}
+        return any(d != t for d in detecting for t in later)
+
+    assert any(overlap(active) for active in local[2])
+
+
 def test_local_batch_matches_mocap_run_and_shares_its_stamps(local, template, tmp_path):
-    root, _ = local
+    root = local[0]
     # mocap run finds the batch's work done ...
     session = Session.load(root / "s0")
     runs = run_session(session, RunConfig.load(session, None, OVERRIDES))
@@ -127,7 +141,7 @@ def test_local_batch_matches_mocap_run_and_shares_its_stamps(local, template, tm
 
 
 def test_local_rerun_reuses_and_reports_with_verdicts(local):
-    root, _ = local
+    root = local[0]
     again = run_batch([root], workers=2, output=root.parent / "out2", overrides=OVERRIDES)
     assert statuses(again) == [(s, t, "reused" if st == "done" else st) for s, t, st in EXPECTED]
     # The whole pipeline on one session: everything before the report is reused.
@@ -159,7 +173,7 @@ def _kill_during_detection(find_pid):
 
 
 def test_local_worker_killed_during_detection(local, template, tmp_path, caplog):
-    root, _ = local
+    root = local[0]
     tree = make_tree(template, tmp_path, names=("s0",), broken=False)
     batch = Batch.plan([tree], overrides=OVERRIDES)
     pool = open_backend("local", workers=2, log_file=tmp_path / "batch.log")
@@ -195,7 +209,7 @@ def cluster():
 
 
 def test_ray_cluster_batch_matches_the_local_backend(cluster, local, template, tmp_path):
-    root, reference = local
+    root, reference, _ = local
     tree = make_tree(template, tmp_path)
     result = run_batch([tree], backend="ray", address=cluster.address, output=tmp_path / "out",
                        overrides=OVERRIDES)
@@ -237,7 +251,7 @@ def _ray_detection_worker() -> int | None:
 
 
 def test_ray_worker_killed_during_detection(cluster, local, template, tmp_path):
-    root, _ = local
+    root = local[0]
     tree = make_tree(template, tmp_path, names=("s0",), broken=False)
     progress, killed = _kill_during_detection(_ray_detection_worker)
     result = run_batch([tree], backend="ray", address=cluster.address, output=tmp_path / "out",
