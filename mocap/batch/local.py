@@ -1,6 +1,6 @@
 """The local backend: a pool of long-lived worker processes on this machine (one per core by default).
 
-Each worker is a fresh interpreter (``python -m mocap.batch.worker``), fed one task at a time over a
+Each worker is a fresh interpreter (:mod:`mocap.batch.worker`), fed one task at a time over a
 pipe, so a worker never imports the user's script and keeps its heavy imports (MediaPipe, torch) warm
 from one task to the next. A worker that dies (killed, out of memory) is replaced, and its task runs
 again on the new worker, up to :data:`~mocap.batch.backend.MAX_RETRIES` times.
@@ -25,8 +25,10 @@ from mocap.errors import MocapError
 
 log = logging.getLogger(__name__)
 
-#: The folder that holds the ``mocap`` package the driver runs: put first on the workers' path.
+#: The folder that holds the ``mocap`` package the driver runs: first on the workers' path (before the
+#: current folder, which may hold another mocap checkout).
 CODE_ROOT = Path(__file__).resolve().parents[2]
+WORKER_MAIN = "import sys; sys.path.insert(0, sys.argv.pop(1)); from mocap.batch.worker import main; main()"
 
 
 @dataclass
@@ -85,13 +87,11 @@ class LocalExecutor:
 
     def _spawn(self) -> _Worker:
         read_fd, write_fd = os.pipe()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(CODE_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
         sink = self._log if self._log is not None else subprocess.DEVNULL
         try:
-            process = subprocess.Popen([sys.executable, "-m", "mocap.batch.worker", str(write_fd)],
+            process = subprocess.Popen([sys.executable, "-c", WORKER_MAIN, str(CODE_ROOT), str(write_fd)],
                                        stdin=subprocess.PIPE, stdout=sink, stderr=sink, pass_fds=(write_fd,),
-                                       env=env, text=True)
+                                       text=True)
         finally:
             os.close(write_fd)
         worker = _Worker(self._next_id, process)

@@ -1,4 +1,5 @@
-"""``python -m mocap.batch.worker FD``: one worker process of the local backend.
+"""``python -m mocap.batch.worker FD``: one worker process of the local backend (started with the driver's
+mocap first on its path, see :data:`mocap.batch.local.WORKER_MAIN`).
 
 It reads tasks (one JSON line each) on stdin, runs them with :func:`~mocap.batch.tasks.run_task` and writes
 progress and results (JSON lines) to the pipe ``FD``. Its stdout and stderr (logging, and the native
