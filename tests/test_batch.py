@@ -252,3 +252,26 @@ def test_per_camera_keypoints_merge_like_detect_views(tmp_path):
     np.testing.assert_array_equal(kp.xy[0, :5], results[0][0].astype(np.float32))
     assert np.isnan(kp.xy[0, 5:]).all() and (kp.conf[2, 6:] == 0).all()
     np.testing.assert_allclose(kp.timestamps, np.arange(7) / 25.0)
+
+
+def test_interrupted_batch_writes_its_summary_and_stops_its_workers(tmp_path):
+    from mocap.batch import Batch, open_backend
+    from mocap.io.tomlio import read_toml
+
+    write_session(tmp_path / "sessions" / "a")
+    batch = Batch.plan([tmp_path / "sessions"])
+    pool = open_backend("local", workers=2)
+    pids = pool.pids
+
+    def interrupt(status):
+        raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            batch.run(pool, output=tmp_path / "out", progress=interrupt, code=code_fingerprint())
+    finally:
+        pool.close()
+    summary = read_toml(tmp_path / "out" / "batch.toml")
+    assert summary["sessions"][0]["status"] == "failed" and "interrupted" in summary["sessions"][0]["error"]
+    assert [t["take"] for t in summary["takes"]] == ["walk", "jump"]
+    assert not any(_alive(p) for p in pids)
