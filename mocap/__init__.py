@@ -17,9 +17,10 @@ The packages follow the data, each stage one package (see the README's "Architec
 * ``mocap.export``       -- BVH / FBX / glTF / AMASS / TRC, rig presets and retargeting.
 * ``mocap.report``       -- the per-take HTML report and the session index.
 * ``mocap.pipeline``     -- ``mocap run``: every stage with caching and resume.
+* ``mocap.batch``        -- ``mocap batch``: many sessions as a task graph, on local processes or Ray.
 * ``mocap.evaluation``   -- errors against ground truth (MPJPE, PA-MPJPE, 2D px, angles).
 
-The functions ``mocap.run``, ``calibrate``, ``detect``, ``synchronize``, ``triangulate``, ``fit``,
+The functions ``mocap.run``, ``run_batch``, ``calibrate``, ``detect``, ``synchronize``, ``triangulate``, ``fit``,
 ``export_motion`` and ``write_report`` mirror the CLI (see ``mocap.api``).
 
 Heavy dependencies (torch, bpy, mediapipe) are imported only inside the stages that need them, so
@@ -34,6 +35,7 @@ from mocap.api import (
     fit,
     load_body_motion,
     run,
+    run_batch,
     synchronize,
     triangulate,
     write_report,
@@ -41,4 +43,4 @@ from mocap.api import (
 from mocap.errors import MocapError
 
 __all__ = ["MocapError", "__version__", "calibrate", "detect", "synchronize", "triangulate", "fit", "export_motion",
-           "write_report", "run", "load_body_motion"]
+           "write_report", "run", "run_batch", "load_body_motion"]

@@ -43,6 +43,25 @@ def run(session, config=None, *, takes: Sequence[str] | None = None, output_dir=
     return run_session(s, config, takes=takes, accept=accept, keep_going=keep_going)
 
 
+def run_batch(roots, config=None, *, backend: str = "local", address: str | None = None, workers: int = 0,
+              output=None, overrides: dict | None = None, accept: bool = False, progress=None):
+    """``mocap batch``: every take of every session under ``roots``, on this machine or a Ray cluster.
+
+    Args:
+        roots: folders searched for ``session.toml`` (or session files).
+        config: a path to a run-config TOML (every session), or None.
+        overrides: ``{table: {setting: value}}`` over it (like ``--set``), e.g. ``{"until": "fit"}``.
+        output: where ``batch.toml`` and ``batch_index.html`` go (default: the current folder).
+    Returns:
+        a `mocap.batch.BatchResult` (``.takes``: one `TakeRecord` per take, in order).
+    """
+    from mocap.batch import run_batch as run_all
+
+    return run_all([roots] if isinstance(roots, (str, Path)) else roots, backend=backend, address=address,
+                   workers=workers, output=output, config_file=config, overrides=overrides, accept=accept,
+                   progress=progress)
+
+
 def calibrate(session, config=None, *, output_dir=None, accept: bool = False, sync=None):
     """``mocap calibrate`` (the calibration take synchronized first, ``sync`` a `mocap.sync.stage.SyncConfig`);
     on arrays: `mocap.calibration.pipeline.calibrate_detections`. A session with ``[calibration] rig = "FILE"``

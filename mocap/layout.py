@@ -16,6 +16,10 @@ file names::
         candidates2d.npz  people_tracks.npz  export/<take>_<performer>_<rig>.<ext>   (several performers)
         people/<performer>/             TakeLayout.person(name): that performer's keypoints2d.npz,
                                         points3d*.npz, body_motion.npz, fit.toml, report.html, stamps
+        cameras/<camera>/keypoints2d.npz  .detect.stamp.toml     (one camera's detections, ``mocap batch``)
+
+    <batch output>/                    BatchLayout (``mocap batch --output``)
+      batch.toml  batch_index.html  batch.log
 
     <session>/ground_truth/            GroundTruthLayout (sessions made by ``mocap synth``)
       camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz  <take>/sync.toml
@@ -212,6 +216,17 @@ class TakeLayout:
     def stamp(self, stage: str) -> Path:
         return stamp_file(self.folder, stage)
 
+    def camera_dir(self, camera: str) -> Path:
+        """``cameras/<camera>/``: one camera's share of a stage (``mocap batch`` detects per camera)."""
+        return self.folder / "cameras" / check_name(camera, "camera")
+
+    def keypoints2d_camera(self, camera: str) -> Path:
+        """One camera's detected keypoints (a one-camera ``Keypoints2D``), merged into ``keypoints2d.npz``."""
+        return self.camera_dir(camera) / "keypoints2d.npz"
+
+    def camera_stamp(self, camera: str, stage: str) -> Path:
+        return stamp_file(self.camera_dir(camera), stage)
+
     #: The files of which at least one must exist for a take to have results (report, index).
     RESULT_FILES = ("keypoints2d", "points3d", "body_motion", "candidates2d", "people")
 
@@ -245,6 +260,27 @@ class OutputLayout:
     @property
     def log(self) -> Path:
         return self.root / "mocap.log"
+
+
+@dataclass(frozen=True)
+class BatchLayout:
+    """The folder ``mocap batch`` writes its summary to (``--output``, default the current folder)."""
+
+    root: Path
+
+    @property
+    def summary(self) -> Path:
+        """``batch.toml``: every take of the batch with its status, seconds per stage, verdict and error."""
+        return self.root / "batch.toml"
+
+    @property
+    def index(self) -> Path:
+        """``batch_index.html``: every take with a link to its report."""
+        return self.root / "batch_index.html"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "batch.log"
 
 
 @dataclass(frozen=True)

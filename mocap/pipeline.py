@@ -76,11 +76,12 @@ class RunConfig:
     """Last stage to run: calibrate, detect, sync, people, triangulate, fit, export or report."""
 
     @classmethod
-    def load(cls, session: Session, path: str | Path | None = None, overrides: dict[str, Any] | None = None
+    def load(cls, session: Session | None, path: str | Path | None = None, overrides: dict[str, Any] | None = None
              ) -> RunConfig:
-        """Defaults, then session.toml's ``[calibration]`` table, then the ``path`` TOML file, then
-        ``overrides`` (``{table: {setting: value}}`` or ``{"until": stage}``, e.g. from the command line)."""
-        data: dict[str, Any] = {"calibration": dict(session.calibration_options)}
+        """Defaults, then session.toml's ``[calibration]`` table (none without a session), then the ``path``
+        TOML file, then ``overrides`` (``{table: {setting: value}}`` or ``{"until": stage}``, e.g. from the
+        command line)."""
+        data: dict[str, Any] = {"calibration": dict(session.calibration_options)} if session is not None else {}
         layers = [read_toml(path, what="config file")] if path is not None else []
         layers += [overrides] if overrides else []
         for layer in layers:
@@ -89,7 +90,7 @@ class RunConfig:
                     data[table] = {**data[table], **values}
                 else:
                     data[table] = values
-        return from_dict(cls, data, source=path or session.file)
+        return from_dict(cls, data, source=path or (session.file if session is not None else None))
 
 
 @dataclass(frozen=True)
@@ -134,18 +135,24 @@ def stage_key(stage: str, settings: Any, inputs: Sequence[Path]) -> str:
 def run_stage(name: str, take: str | None, stamp: Path, key: str, outputs: Sequence[Path],
               work: Callable[[], Any]) -> StageRun:
     """Run ``work`` unless ``stamp`` holds ``key`` and every output exists; then write the stamp."""
-    if stamp.is_file() and all(Path(p).exists() for p in outputs):
-        try:
-            if read_toml(stamp).get("key") == key:
-                return StageRun(name, take, "reused", 0.0, tuple(outputs))
-        except InputError:
-            pass  # a damaged stamp: run the stage again
+    if _stamp_matches(stamp, key, outputs):
+        return StageRun(name, take, "reused", 0.0, tuple(outputs))
     t0 = time.perf_counter()
     work()
     seconds = time.perf_counter() - t0
     write_toml(stamp, {"stage": name, "key": key, "seconds": seconds,
                        "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
     return StageRun(name, take, "ran", seconds, tuple(outputs))
+
+
+def _stamp_matches(stamp: Path, key: str | None, outputs: Sequence[Path]) -> bool:
+    """``stamp`` holds ``key`` (any key for ``None``) and every output exists; a damaged stamp never matches."""
+    if not (stamp.is_file() and all(Path(p).exists() for p in outputs)):
+        return False
+    try:
+        return key is None or read_toml(stamp).get("key") == key
+    except InputError:
+        return False
 
 
 def run_session(session: Session | str | Path, config: RunConfig | None = None, *,
@@ -178,8 +185,7 @@ def run_session(session: Session | str | Path, config: RunConfig | None = None, 
         except MocapError as exc:
             if not keep_going:
                 raise
-            last = runs[-1] if runs and str(runs[-1].take).split("/")[0] == name else None  # a performer's too
-            stage = STAGES[STAGES.index(last.stage) + 1] if last is not None else "detect"
+            stage = getattr(exc, "stage", "detect")
             log.error("take %s failed at %s: %s", name, stage, exc)
             runs.append(StageRun(stage, name, "failed", 0.0, (), message=str(exc)))
     if config.until == "report" and config.report.enabled:
@@ -252,48 +258,132 @@ def _prewarm_imports() -> None:
     threading.Thread(target=work, name="mocap-prewarm", daemon=True).start()
 
 
-def take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
-                runs: list[StageRun]) -> None:
-    """detect -> sync -> triangulate -> fit -> export for one take, up to ``config.until``; appends to ``runs``. A
-    take with several performers goes detect -> people -> per performer (triangulate -> fit) -> export."""
+def detect_key(session: Session, name: str, config: RunConfig) -> str:
+    """The detect stage's stamp key of a take: its videos, the calibration (mirroring), the settings and the
+    performers session.toml names."""
+    take = session.take(name)
+    settings = to_dict(config.detection)
+    if session.performers_of(name):
+        settings["performers"] = list(session.performers_of(name))
+    return stage_key("detect", settings, list(take.videos) + [session.layout.calibration.rig])
+
+
+def detect_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> list[StageRun]:
+    """2D keypoints of every camera of a take (cameras in parallel worker processes): ``keypoints2d.npz``, or
+    ``candidates2d.npz`` for several performers; another tool's keypoints when session.toml registers them."""
     from mocap.keypoints2d.stage import detect_take, detection_file
 
-    take = session.take(name)
-    files = session.layout.take(name)
-    rig = session.layout.calibration.rig
+    take, files = session.take(name), session.layout.take(name)
     if take.keypoints is not None:  # another tool's 2D keypoints, registered in session.toml: import them
         from mocap.keypoints2d.importers import import_take_keypoints
 
         key = stage_key("detect", {"import": vars(take.keypoints), "fps": take.fps}, list(take.keypoints.paths))
-        runs.append(run_stage("detect", name, files.stamp("detect"), key, [files.keypoints2d],
-                              lambda: import_take_keypoints(session, name)))
-    else:
-        settings = to_dict(config.detection)
-        if session.performers_of(name):
-            settings["performers"] = list(session.performers_of(name))
-        key = stage_key("detect", settings, list(take.videos) + [rig])
-        run = run_stage("detect", name, files.stamp("detect"), key, [detection_file(files)],
-                        lambda: detect_take(session, name, config.detection,
-                                            progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None))
-        runs.append(dataclasses.replace(run, outputs=(detection_file(files),)))  # one performer or several: now known
-    if config.until == "detect":
-        return
-    if files.candidates2d.is_file():
-        if not take.synchronized and session.sync_overrides(name):
+        return [run_stage("detect", name, files.stamp("detect"), key, [files.keypoints2d],
+                          lambda: import_take_keypoints(session, name))]
+    run = run_stage("detect", name, files.stamp("detect"), detect_key(session, name, config), [detection_file(files)],
+                    lambda: detect_take(session, name, config.detection,
+                                        progress=(lambda c, d, t: progress("detect", c, d, t)) if progress else None))
+    return [dataclasses.replace(run, outputs=(detection_file(files),))]  # one performer or several: now known
+
+
+def detect_camera_stage(session: Session, name: str, camera: str, config: RunConfig,
+                        progress: Callable[[int, int], None] | None = None) -> StageRun:
+    """One camera's share of the detect stage (``mocap batch`` distributes these): its own file and stamp.
+
+    Reused when its stamp matches, or when the take's whole detect stage is already up to date (e.g. done
+    by ``mocap run``, which writes no per-camera files)."""
+    from mocap.keypoints2d.stage import camera_mirrored, detect_take_camera, detection_file
+
+    files = session.layout.take(name)
+    index = session.camera_names.index(camera)
+    mirrored = camera_mirrored(session)[index]
+    settings = {"detection": to_dict(config.detection), "camera": camera, "mirrored": mirrored,
+                "performers": list(session.performers_of(name))}
+    key = stage_key("detect_camera", settings, [session.take(name).videos[index]])
+    out = files.keypoints2d_camera(camera)
+    stamp = files.camera_stamp(camera, "detect")
+    take_stamp = files.stamp("detect")
+    if (not _stamp_matches(stamp, key, [out])
+            and _stamp_matches(take_stamp, detect_key(session, name, config), [detection_file(files)])):
+        return StageRun("detect", name, "reused", 0.0, (detection_file(files),))
+    return run_stage("detect", name, stamp, key, [out],
+                     lambda: detect_take_camera(session, name, camera, config.detection, mirrored=mirrored,
+                                                progress=progress))
+
+
+def merge_detect_stage(session: Session, name: str, config: RunConfig) -> list[StageRun]:
+    """The detect stage from every camera's share (:func:`detect_camera_stage`): the same stamp and
+    ``keypoints2d.npz`` (or ``candidates2d.npz``) as :func:`detect_stage` writes. A take of imported keypoints
+    is imported here (it has no per-camera share)."""
+    from mocap.keypoints2d.stage import detection_file, merge_take_cameras
+
+    if session.take(name).keypoints is not None:
+        return detect_stage(session, name, config)
+    files = session.layout.take(name)
+    run = run_stage("detect", name, files.stamp("detect"), detect_key(session, name, config), [detection_file(files)],
+                    lambda: merge_take_cameras(session, name, config.detection))
+    return [dataclasses.replace(run, outputs=(detection_file(files),))]
+
+
+def several_performers(session: Session, name: str) -> bool:
+    """Whether detection found (or was told of) several performers in the take: its ``candidates2d.npz``."""
+    return session.layout.take(name).candidates2d.is_file()
+
+
+def sync_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> list[StageRun]:
+    """The sync stage of one take: ``sync.toml`` from the videos' sound and the 2D keypoints, reused while they,
+    the calibration, the settings and session.toml's hand-given values are unchanged. A take with several
+    performers is taken as synchronized (none)."""
+    from mocap.sync.stage import sync_take
+
+    if several_performers(session, name):
+        if not session.take(name).synchronized and session.sync_overrides(name):
             log.warning("take %s has several performers: its cameras are taken as synchronized (frame i of every "
                         "camera is one instant); the hand-given clocks of session.toml are not applied", name)
-        if config.until != "sync":
-            people_stages(session, name, config, progress, runs)
-        return
-    runs.append(sync_stage(session, name, config))
-    if config.until in ("sync", "people"):  # one performer: nothing to tell apart
-        return
-    runs.append(triangulate_stage(session, name, config))
-    if config.until != "triangulate":
-        body_stages(session, name, config, progress, runs)
+        return []
+    files = session.layout.take(name)
+    inputs = [files.keypoints2d, session.layout.calibration.rig]
+    if config.sync.method in ("auto", "audio"):  # the sound of the videos there are (imported keypoints may have none)
+        inputs += [v for v in session.take(name).videos if Path(v).exists()]
+    key = stage_key("sync", {"sync": to_dict(config.sync), "overrides": session.sync_overrides(name)}, inputs)
+    return [run_stage("sync", name, files.stamp("sync"), key, [files.sync, files.sync_curves],
+                      lambda: sync_take(session, name, config.sync))]
 
 
-def triangulate_stage(session: Session, name: str, config: RunConfig, performer: str | None = None) -> StageRun:
+def people_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> list[StageRun]:
+    """Who is who in a take with several performers: ``people.toml`` and each performer's 2D keypoints (none for
+    a take with one performer)."""
+    from mocap.people.stage import people_take
+
+    if not several_performers(session, name):
+        return []
+    files = session.layout.take(name)
+    max_people = config.detection.max_people or None
+    key = stage_key("people", {"people": to_dict(config.people), "performers": list(session.performers_of(name)),
+                               "max_people": max_people or 0, "export": to_dict(config.export)},
+                    [files.candidates2d, session.layout.calibration.rig])
+    return [run_stage("people", name, files.stamp("people"), key, [files.people, files.people_tracks],
+                      lambda: people_take(session, name, config.people, max_people=max_people,
+                                          performer_files=lambda f, n: performer_files(f, n, config)))]
+
+
+def _performers(session: Session, name: str) -> list[str | None]:
+    """``[None]`` for a take with one performer; the names in ``people.toml`` for a take with several."""
+    if not several_performers(session, name):
+        return [None]
+    from mocap.people.roster import read_roster
+
+    return list(read_roster(session.layout.take(name).people).names)
+
+
+def triangulate_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None
+                      ) -> list[StageRun]:
+    """3D points from the 2D keypoints, gaps filled and smoothed (+ TRC, C3D and CSV files): the take's, or
+    each performer's."""
+    return [triangulate_performer(session, name, config, p) for p in _performers(session, name)]
+
+
+def triangulate_performer(session: Session, name: str, config: RunConfig, performer: str | None = None) -> StageRun:
     """Triangulate and smooth one take (or one of its performers; a single performer's take on the common
     timeline of its ``sync.toml``)."""
     from mocap.smoothing.stage import POINT_FILE_FORMATS, smooth_take
@@ -333,36 +423,70 @@ def performer_files(files: TakeLayout, name: str, config: RunConfig) -> dict[str
     return out
 
 
+def fit_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> list[StageRun]:
+    """The body model fitted to the 3D points -> ``body_motion.npz``: the take's, or one per performer (one body
+    shape each)."""
+    return [fit_performer(session, name, config, progress, p) for p in _performers(session, name)]
+
+
+def fit_performer(session: Session, name: str, config: RunConfig, progress: Progress | None,
+                  performer: str | None = None) -> StageRun:
+    """Fit the body to one take (or one of its performers)."""
+    from mocap.fitting.stage import fit_take
+
+    files = session.layout.take(name)
+    files = files.person(performer) if performer else files
+    key = stage_key("fit", to_dict(config.fit), [files.points3d])
+    return run_stage("fit", _label(name, performer), files.stamp("fit"), key, [files.body_motion, files.fit_summary],
+                     lambda: fit_take(session, name, config.fit, performer=performer,
+                                      progress=(lambda i, n: progress("fit", 0, i, n)) if progress else None))
+
+
+def export_stage(session: Session, name: str, config: RunConfig, progress: Progress | None = None) -> list[StageRun]:
+    """Every export file of a take (formats x rigs); a take with several performers: FBX and GLB with one
+    armature each, the other formats one file per performer."""
+    files = session.layout.take(name)
+    names = _performers(session, name)
+    if names == [None]:
+        plan = export_plan(files, config.export)
+        key = stage_key("export", to_dict(config.export), [files.body_motion])
+        return [run_stage("export", name, files.stamp("export"), key, [p for _, _, p in plan],
+                          lambda: export_take(files.body_motion, plan, config))]
+    people_plan = people_export_plan(files, config.export, names)
+    key = stage_key("export", {"export": to_dict(config.export), "people": names},
+                    [files.person(n).body_motion for n in names])
+    return [run_stage("export", name, files.stamp("export"), key, [p for _, _, p, _ in people_plan],
+                      lambda: export_people(files, people_plan, config))]
+
+
+#: A take's stages after calibration, in order; each ``(session, take, config, progress) -> [StageRun]`` (none
+#: when the stage does not apply to the take: sync for several performers, people for one). ``mocap batch``
+#: runs the same list (detection split per camera).
+TAKE_STAGES: tuple[tuple[str, Callable[..., list[StageRun]]], ...] = (
+    ("detect", detect_stage), ("sync", sync_stage), ("people", people_stage), ("triangulate", triangulate_stage),
+    ("fit", fit_stage), ("export", export_stage))
+
+
+def take_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
+                runs: list[StageRun], first: str = "detect") -> None:
+    """detect -> sync -> people -> triangulate -> fit -> export for one take (from ``first``), up to
+    ``config.until``; appends to ``runs``. A take with several performers skips sync and goes
+    people -> per performer (triangulate -> fit) -> export; one performer skips people."""
+    start = [s for s, _ in TAKE_STAGES].index(first)
+    for stage, run in TAKE_STAGES[start:]:
+        try:
+            runs.extend(run(session, name, config, progress))
+        except MocapError as exc:
+            exc.stage = stage  # for the record of a take that failed (run_session's keep_going)
+            raise
+        if config.until == stage:
+            return
+
+
 def people_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
                   runs: list[StageRun]) -> None:
     """people -> per performer (triangulate -> fit) -> export, for a take with several performers."""
-    from mocap.people.roster import read_roster
-    from mocap.people.stage import people_take
-
-    files = session.layout.take(name)
-    max_people = config.detection.max_people or None
-    key = stage_key("people", {"people": to_dict(config.people), "performers": list(session.performers_of(name)),
-                               "max_people": max_people or 0, "export": to_dict(config.export)},
-                    [files.candidates2d, session.layout.calibration.rig])
-    runs.append(run_stage("people", name, files.stamp("people"), key, [files.people, files.people_tracks],
-                          lambda: people_take(session, name, config.people, max_people=max_people,
-                                              performer_files=lambda f, n: performer_files(f, n, config))))
-    if config.until == "people":
-        return
-    roster = read_roster(files.people)
-    for performer in roster.names:
-        runs.append(triangulate_stage(session, name, config, performer))
-    if config.until == "triangulate":
-        return
-    for performer in roster.names:
-        runs.append(fit_stage(session, name, config, progress, performer))
-    if config.until == "fit":
-        return
-    plan = people_export_plan(files, config.export, roster.names)
-    inputs = [files.person(n).body_motion for n in roster.names]
-    key = stage_key("export", {"export": to_dict(config.export), "people": roster.names}, inputs)
-    runs.append(run_stage("export", name, files.stamp("export"), key, [p for _, _, p, _ in plan],
-                          lambda: export_people(files, plan, config)))
+    take_stages(session, name, config, progress, runs, first="people")
 
 
 def people_export_plan(take: TakeLayout, config: ExportConfig, names: Sequence[str]
@@ -402,51 +526,11 @@ def export_people(files: TakeLayout, plan: Sequence[tuple[str, str, Path, tuple[
                           foot_locking=config.export.foot_locking)
 
 
-def sync_stage(session: Session, name: str, config: RunConfig) -> StageRun:
-    """The sync stage of one take: ``sync.toml`` from the videos' sound and the 2D keypoints, reused while they,
-    the calibration, the settings and session.toml's hand-given values are unchanged."""
-    from mocap.sync.stage import sync_take
-
-    files = session.layout.take(name)
-    inputs = [files.keypoints2d, session.layout.calibration.rig]
-    if config.sync.method in ("auto", "audio"):  # the sound of the videos there are (imported keypoints may have none)
-        inputs += [v for v in session.take(name).videos if Path(v).exists()]
-    key = stage_key("sync", {"sync": to_dict(config.sync), "overrides": session.sync_overrides(name)}, inputs)
-    return run_stage("sync", name, files.stamp("sync"), key, [files.sync, files.sync_curves],
-                     lambda: sync_take(session, name, config.sync))
-
-
 def export_plan(take: TakeLayout, config: ExportConfig) -> list[tuple[str, str, Path]]:
     """``(format, rig, path)`` of every export file of a take."""
     from mocap.export.export import export_path
 
     return [(fmt, rig, export_path(take, fmt, rig)) for rig in config.rigs for fmt in config.formats]
-
-
-def fit_stage(session: Session, name: str, config: RunConfig, progress: Progress | None,
-              performer: str | None = None) -> StageRun:
-    """Fit the body to one take (or one of its performers: one body shape each)."""
-    from mocap.fitting.stage import fit_take
-
-    files = session.layout.take(name)
-    files = files.person(performer) if performer else files
-    key = stage_key("fit", to_dict(config.fit), [files.points3d])
-    return run_stage("fit", _label(name, performer), files.stamp("fit"), key, [files.body_motion, files.fit_summary],
-                     lambda: fit_take(session, name, config.fit, performer=performer,
-                                      progress=(lambda i, n: progress("fit", 0, i, n)) if progress else None))
-
-
-def body_stages(session: Session, name: str, config: RunConfig, progress: Progress | None,
-                runs: list[StageRun]) -> None:
-    """fit -> export for one take."""
-    files = session.layout.take(name)
-    runs.append(fit_stage(session, name, config, progress))
-    if config.until == "fit":
-        return
-    plan = export_plan(files, config.export)
-    key = stage_key("export", to_dict(config.export), [files.body_motion])
-    runs.append(run_stage("export", name, files.stamp("export"), key, [p for _, _, p in plan],
-                          lambda: export_take(files.body_motion, plan, config)))
 
 
 def export_take(motion_path: Path, plan: Sequence[tuple[str, str, Path]], config: RunConfig) -> None:

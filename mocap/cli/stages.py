@@ -16,7 +16,7 @@ import numpy as np
 
 from mocap.calibration.config import CalibrationConfig
 from mocap.cli.display import console, print_calibration, print_runs, print_sync, progress_bars, setup_logging
-from mocap.cli.options import ConfigOptions, parse_assignment, settings_listing
+from mocap.cli.options import ConfigOptions, run_overrides, settings_listing
 from mocap.errors import InputError, MocapError
 from mocap.export.config import ExportConfig
 from mocap.fitting.fit import FitConfig
@@ -327,13 +327,7 @@ def run(session, takes, config_file, assignments, until, output, accept, verbose
     fit, export, report), reusing what is already done."""
     from mocap.pipeline import run_session
 
-    overrides: dict = {"until": until} if until else {}
-    for text in assignments:
-        keys, value = parse_assignment(text)
-        node = overrides
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
+    overrides = run_overrides(assignments, until)  # a bad --set fails before anything is written
     s = load_session(session, output, verbose)
     config = RunConfig.load(s, config_file, overrides)
     progress, callback = progress_bars()

@@ -113,6 +113,25 @@ class CameraDetections:
         """``(F, P, J, 2)`` and ``(F, P, J)`` (a single-person pass as one slot)."""
         return (self.xy, self.conf) if self.multi else (self.xy[:, None], self.conf[:, None])
 
+    def save(self, path: str | Path) -> Path:
+        """One camera's detections as ``.npz`` (``mocap batch`` detects each camera as its own task)."""
+        from mocap.io.atomic import write_npz
+
+        extra = {} if self.dropped is None else {"dropped": self.dropped}
+        return write_npz(path, schema_version=np.array(1), xy=self.xy, conf=self.conf,
+                         joint_names=np.array(self.joint_names), keypoint_set=np.array(self.keypoint_set),
+                         fps=np.array(float(self.fps)), people=np.array(int(self.people)), **extra)
+
+    @classmethod
+    def load(cls, path: str | Path) -> CameraDetections:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return cls(z["xy"], z["conf"], tuple(str(n) for n in z["joint_names"]), str(z["keypoint_set"]),
+                           float(z["fps"]), z["dropped"] if "dropped" in z.files else None, int(z["people"]))
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"not a camera's detections file ({exc})", path=path,
+                             fix="delete it and run the detection again") from exc
+
 
 def counted_people(counts: Sequence[int]) -> int:
     """The people a camera sees, from per-frame counts: the most found in at least two of the frames (one
@@ -234,8 +253,7 @@ def detect_views(
     threads = max(1, (os.cpu_count() or 1) // workers)
     jobs = [(s, config, m, num_poses, count, threads) for s, m in zip(sources, mirrored)]
     results: list[CameraDetections] = map_cameras(_detect_job, jobs, progress=progress, workers=config.workers)
-    n_people = max(r.people for r in results)
-    redo = [c for c, r in enumerate(results) if n_people > 1 and not r.multi]
+    redo, n_people = cameras_to_detect_again(results)
     if redo:  # a camera that counted one person, in a take with several: it may see the others later
         log.info("%d people in the take: detecting everyone in %s too", n_people,
                  ", ".join(camera_names[c] for c in redo))
@@ -244,12 +262,27 @@ def detect_views(
                             workers=config.workers)
         for c, r in zip(redo, again):
             results[c] = r
+    fps = next((i.fps for i in infos if np.isfinite(i.fps) and i.fps > 0), 30.0)
+    return merge_detections(results, camera_names, fps)
+
+
+def cameras_to_detect_again(results: Sequence[CameraDetections]) -> tuple[list[int], int]:
+    """The cameras that kept one person in a take where some camera counted several (they may see the others
+    later), and that number of people."""
+    n_people = max(r.people for r in results)
+    return [c for c, r in enumerate(results) if n_people > 1 and not r.multi], n_people
+
+
+def merge_detections(results: Sequence[CameraDetections], camera_names: Sequence[str],
+                     fps: float) -> Keypoints2D | Candidates2D:
+    """Every camera's detections (in the session's camera order) -> one ``Keypoints2D`` (``Candidates2D`` when
+    any camera kept several people). Each camera keeps its own frame count and frame rate; the arrays are padded
+    with NaN to the longest (the sync stage puts them on one timeline). ``fps``: the take's rate."""
     counts = [r.n_frames for r in results]
     n_frames = max(counts)
     if len(set(counts)) > 1:
         log.info("cameras have different frame counts (%s); the sync stage puts them on one timeline",
                  ", ".join(f"{n}: {c}" for n, c in zip(camera_names, counts)))
-    fps = next((i.fps for i in infos if np.isfinite(i.fps) and i.fps > 0), 30.0)
     first = results[0]
     if any(r.multi for r in results):
         xy, conf = stack_views([r.as_candidates() for r in results])
@@ -260,8 +293,8 @@ def detect_views(
         return Candidates2D(xy, conf, first.keypoint_set, first.joint_names, tuple(camera_names),
                             np.arange(n_frames) / fps, float(fps), max(r.people for r in results), dropped)
     n_joints = first.xy.shape[1]
-    xy = np.full((len(sources), n_frames, n_joints, 2), np.nan, np.float32)
-    conf = np.zeros((len(sources), n_frames, n_joints), np.float32)
+    xy = np.full((len(results), n_frames, n_joints, 2), np.nan, np.float32)
+    conf = np.zeros((len(results), n_frames, n_joints), np.float32)
     for c, r in enumerate(results):
         xy[c, : r.n_frames], conf[c, : r.n_frames] = r.xy, r.conf
     rates = [float(r.fps) if np.isfinite(r.fps) and r.fps > 0 else float(fps) for r in results]
@@ -280,6 +313,14 @@ def expected_people(session: Session, take: str, config: DetectionConfig) -> int
         raise InputError(f"max_people must be 0 (auto) or more, got {config.max_people}",
                          fix="set [detection] max_people to the number of performers, or 0")
     return config.max_people or len(session.performers_of(take))
+
+
+def detection_mode(session: Session, take: str, config: DetectionConfig) -> tuple[int, bool]:
+    """``(num_poses, count)`` for :func:`detect_camera` in this take: the people expected, or counting them."""
+    n_people = expected_people(session, take, config)
+    multi = config.multi_person(n_people)
+    return (max(n_people, 1) if multi else 0,
+            n_people == 0 and config.detector == "blazepose" and config.model_complexity == 1)
 
 
 def clear_other_mode(files, multi: bool) -> None:
@@ -302,37 +343,102 @@ def detection_file(files) -> Path:
     return files.candidates2d if files.candidates2d.is_file() else files.keypoints2d
 
 
+def camera_mirrored(session: Session) -> list[bool]:
+    """Whether each camera's video is mirrored: from the calibration (``camera_rig.toml``) when present,
+    else from session.toml (``"auto"`` counts as not mirrored)."""
+    from mocap.camera import CameraRig
+
+    mirrored = [bool(c.mirrored) for c in session.cameras]
+    rig_path = session.layout.calibration.rig
+    if rig_path.is_file():
+        rig = CameraRig.load(rig_path)
+        mirrored = [rig[n].mirrored if n in rig.names else m for n, m in zip(session.camera_names, mirrored)]
+    return mirrored
+
+
 def detect_take(session: Session | str | Path, take: str, config: DetectionConfig = DetectionConfig(), *,
                 progress: Callable[[int, int, int], None] | None = None
                 ) -> tuple[Keypoints2D | Candidates2D, Path]:
     """Detect keypoints for one take of a session; writes ``<output>/takes/<take>/keypoints2d.npz``, or
     ``candidates2d.npz`` when several performers are expected or counted (see the module docstring).
 
-    The mirrored flag of each camera comes from the calibration (``camera_rig.toml``) when present,
-    else from session.toml (``"auto"`` counts as not mirrored). Every video's size is checked against its
-    calibrated camera first (:mod:`mocap.keypoints2d.video_size`).
+    The mirrored flag of each camera comes from :func:`camera_mirrored`. Every video's size is checked against
+    its calibrated camera first (:mod:`mocap.keypoints2d.video_size`).
     """
+    session = Session.of(session)
+    t = session.take(take)
+    check_take_video_sizes(session, take)  # a clear error before any work when a video does not fit its camera
+    num_poses, count = detection_mode(session, take, config)
+    result = detect_views(t.videos, session.camera_names, config, mirrored=camera_mirrored(session),
+                          progress=progress, num_poses=num_poses, count=count)
+    return result, save_detections(session, take, result)
+
+
+def check_take_video_sizes(session: Session, take: str) -> None:
+    """Every video of the take against its calibrated camera (when calibrated): a clear error otherwise."""
     from mocap.camera import CameraRig
     from mocap.keypoints2d.video_size import check_video_sizes
 
-    session = Session.of(session)
-    t = session.take(take)
-    mirrored = [bool(c.mirrored) for c in session.cameras]
     rig_path = session.layout.calibration.rig
     if rig_path.is_file():
-        rig = CameraRig.load(rig_path)
-        mirrored = [rig[n].mirrored if n in rig.names else m for n, m in zip(session.camera_names, mirrored)]
-        check_video_sizes(session, take, rig)  # a clear error before any work when a video does not fit its camera
-    n_people = expected_people(session, take, config)
-    multi = config.multi_person(n_people)
+        check_video_sizes(session, take, CameraRig.load(rig_path))
+
+
+def save_detections(session: Session, take: str, result: Keypoints2D | Candidates2D) -> Path:
+    """Write a take's detections (``keypoints2d.npz``, or ``candidates2d.npz`` for several people) and remove
+    the other mode's stale outputs."""
     files = session.layout.take(take)
-    result = detect_views(t.videos, session.camera_names, config, mirrored=mirrored, progress=progress,
-                          num_poses=max(n_people, 1) if multi else 0,
-                          count=n_people == 0 and config.detector == "blazepose" and config.model_complexity == 1)
     multi = isinstance(result, Candidates2D)
     path = result.save(files.candidates2d if multi else files.keypoints2d)
     clear_other_mode(files, multi)
-    return result, path
+    return path
+
+
+def detect_take_camera(session: Session, take: str, camera: str, config: DetectionConfig = DetectionConfig(), *,
+                       mirrored: bool | None = None, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Detect keypoints in one camera's video of a take, as :func:`detect_take` does for every camera; writes
+    ``cameras/<camera>/keypoints2d.npz`` in the take's folder (that camera's :class:`CameraDetections`, merged
+    by :func:`merge_take_cameras`).
+
+    This is the unit ``mocap batch`` distributes; ``detect_take`` gives the same keypoints in one call.
+    """
+    index = _camera_index(session, camera)
+    video = session.take(take).videos[index]
+    if mirrored is None:
+        mirrored = camera_mirrored(session)[index]
+    check_take_video_sizes(session, take)
+    num_poses, count = detection_mode(session, take, config)
+    result = detect_camera(video, config, mirrored, progress, num_poses=num_poses, count=count, decode_threads=1)
+    return result.save(session.layout.take(take).keypoints2d_camera(camera))
+
+
+def merge_take_cameras(session: Session, take: str, config: DetectionConfig = DetectionConfig()
+                       ) -> tuple[Keypoints2D | Candidates2D, Path]:
+    """Merge every camera's ``cameras/<camera>/keypoints2d.npz`` of a take into its ``keypoints2d.npz`` (or
+    ``candidates2d.npz``); a camera that kept one person where others counted several is detected again."""
+    files = session.layout.take(take)
+    results = []
+    for camera in session.camera_names:
+        path = files.keypoints2d_camera(camera)
+        if not path.is_file():
+            raise InputError(f"camera {camera!r} of take {take!r} has not been detected yet", path=path,
+                             fix="run `mocap batch` (or `mocap detect`) on the take again")
+        results.append(CameraDetections.load(path))
+    redo, n_people = cameras_to_detect_again(results)
+    mirrored = camera_mirrored(session)
+    for c in redo:
+        log.info("%d people in the take: detecting everyone in %s too", n_people, session.camera_names[c])
+        results[c] = detect_camera(session.take(take).videos[c], config, mirrored[c], num_poses=n_people)
+    fps = next((r.fps for r in results if np.isfinite(r.fps) and r.fps > 0), 30.0)
+    result = merge_detections(results, session.camera_names, fps)
+    return result, save_detections(session, take, result)
+
+
+def _camera_index(session: Session, camera: str) -> int:
+    if camera not in session.camera_names:
+        raise InputError(f"no camera named {camera!r} (cameras: {', '.join(session.camera_names)})",
+                         path=session.file, fix="use one of the session's camera names")
+    return session.camera_names.index(camera)
 
 
 def load_take_keypoints(session: Session, take: str) -> Keypoints2D:
