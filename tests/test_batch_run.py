@@ -30,7 +30,9 @@ pytestmark = pytest.mark.slow
 
 STUDIO4 = REPO / "sample_sessions" / "studio4"
 TAKES = {"a": (0, 15), "b": (40, 15)}
-OVERRIDES = {"until": "export", "export": {"formats": ["bvh"]}}
+#: 15 frames of a synchronized render: too little motion to time the cameras by (sync would rightly refuse)
+SYNC_NONE = {"sync": {"method": "none"}}
+OVERRIDES = {"until": "export", "export": {"formats": ["bvh"]}, **SYNC_NONE}
 SESSIONS = ("s0", "s1", "s2")
 OUTPUTS = ("keypoints2d.npz", "points3d_raw.npz", "points3d.npz", "body_motion.npz")
 
@@ -40,7 +42,7 @@ def template(tmp_path_factory):
     """One tiny session, calibrated (its output folder holds only the calibration)."""
     folder = tmp_path_factory.mktemp("template") / "s"
     session = Session.load(trimmed_session(STUDIO4, folder, TAKES))
-    assert calibrate_stage(session, RunConfig.load(session)).status == "ran"
+    assert calibrate_stage(session, RunConfig.load(session, None, SYNC_NONE)).status == "ran"
     return folder
 
 
@@ -108,7 +110,7 @@ def test_local_batch_records_every_take_and_goes_on_after_failures(local):
     assert broken["failed_stage"] == "session" and "not valid TOML" in broken["error"]
     assert corrupt["failed_stage"] == "detect" and "corrupt" in corrupt["error"]
     done = takes[1]
-    assert set(done["seconds"]) == {"detect", "triangulate", "fit", "export"} and done["error"] == ""
+    assert set(done["seconds"]) == {"detect", "sync", "triangulate", "fit", "export"} and done["error"] == ""
     assert all(v >= 0 for v in done["seconds"].values()) and done["seconds"]["detect"] > 0
     html = result.layout.index.read_text()
     assert html.count("<tr>") == 1 + len(EXPECTED) and "FAILED" in html
@@ -136,7 +138,7 @@ def test_local_batch_matches_mocap_run_and_shares_its_stamps(local, template, tm
     copy = make_tree(template, tmp_path, names=("s0",), broken=False)
     session = Session.load(copy / "s0")
     runs = run_session(session, RunConfig.load(session, None, OVERRIDES))
-    assert [r.status for r in runs] == ["reused"] + ["ran"] * 8
+    assert [r.status for r in runs] == ["reused"] + ["ran"] * 10  # 2 takes: detect, sync, triangulate, fit, export
     assert_same_outputs(root, copy, names=("s0",))
 
 
@@ -145,17 +147,17 @@ def test_local_rerun_reuses_and_reports_with_verdicts(local):
     again = run_batch([root], workers=2, output=root.parent / "out2", overrides=OVERRIDES)
     assert statuses(again) == [(s, t, "reused" if st == "done" else st) for s, t, st in EXPECTED]
     # The whole pipeline on one session: everything before the report is reused.
-    full = run_batch([root / "s0"], workers=2, output=root.parent / "out3", overrides={"export": {"formats": ["bvh"]}})
+    full = run_batch([root / "s0"], workers=2, output=root.parent / "out3", overrides={"export": {"formats": ["bvh"]}, **SYNC_NONE})
     assert statuses(full) == [("s0", "a", "done"), ("s0", "b", "done")]
     for take in full.takes:
-        assert set(take.seconds) == {"detect", "triangulate", "fit", "export", "report"}
+        assert set(take.seconds) == {"detect", "sync", "triangulate", "fit", "export", "report"}
         assert take.seconds["detect"] == 0.0 and take.seconds["report"] > 0
         assert take.verdict in ("pass", "warn") and take.verdict_detail and Path(take.report).is_file()
     html = full.layout.index.read_text()
     assert 'href="../day/s0/output/takes/a/report.html"' in html
     assert 'href="../day/s0/output/index.html"' in html
     assert [t.status for t in run_batch([root / "s0"], workers=2, output=root.parent / "out3",
-                                        overrides={"export": {"formats": ["bvh"]}}).takes] == ["reused", "reused"]
+                                        overrides={"export": {"formats": ["bvh"]}, **SYNC_NONE}).takes] == ["reused", "reused"]
 
 
 def _kill_during_detection(find_pid):

@@ -33,8 +33,8 @@ def detect(video: Path) -> tuple[np.ndarray, np.ndarray]:
     pytest.importorskip("mediapipe")
     from mocap.keypoints2d.stage import DetectionConfig, detect_camera
 
-    xy, conf, *_ = detect_camera(video, DetectionConfig())
-    return np.asarray(xy, float), np.asarray(conf, float)
+    found = detect_camera(video, DetectionConfig())
+    return np.asarray(found.xy, float), np.asarray(found.conf, float)
 
 
 @pytest.fixture(scope="module")

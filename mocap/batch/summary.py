@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mocap.batch.plan import Node, SessionPlan
+from mocap.batch.tasks import NOT_APPLICABLE
 from mocap.io.atomic import write_text
 from mocap.io.tomlio import write_toml
 from mocap.layout import BatchLayout
@@ -68,7 +69,7 @@ def _stage(kind: str) -> str:
 def _take_record(session: str, name: str, calibrate: Node, nodes: list[Node]) -> TakeRecord:
     record = TakeRecord(session, name, "done")
     for node in nodes:
-        if node.state in ("ran", "reused"):
+        if node.state in ("ran", "reused") and not (node.result is not None and node.result.error == NOT_APPLICABLE):
             stage = _stage(node.task.kind)
             record.seconds[stage] = round(record.seconds.get(stage, 0.0) + node.result.seconds, 2)
         if node.task.kind == "report" and node.result is not None and node.state != "failed":

@@ -94,11 +94,17 @@ def _stage(task: Task, session: Session, config: RunConfig,
     return combined_run(task.kind, task.take, stages[task.kind](session, task.take, config, stage_progress))
 
 
+#: The message of a stage that does nothing for a take (sync with several performers, people with one).
+NOT_APPLICABLE = "not applicable to this take"
+
+
 def combined_run(stage: str, take: str | None, runs: list[StageRun]) -> StageRun:
     """One task's stage runs (one per performer, or none where the stage does not apply to the take) as one:
     "ran" when any ran, else "reused"."""
     if len(runs) == 1:
         return runs[0]
+    if not runs:
+        return StageRun(stage, take, "reused", 0.0, (), NOT_APPLICABLE)
     status = "ran" if any(r.status == "ran" for r in runs) else "reused"
     return StageRun(stage, take, status, sum(r.seconds for r in runs), tuple(p for r in runs for p in r.outputs),
                     "; ".join(r.message for r in runs if r.message))
