@@ -111,6 +111,7 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--fps", type=float, default=30.0, show_default=True, help="Frame rate of the motion take.")
 @click.option("--seconds", type=float, default=3.5, show_default=True,
               help="Length of the motion take (authored motions are stretched).")
+@click.option("--start", type=float, default=0.0, show_default=True, help="Seconds into a .bvh clip where the take starts.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--distortion", is_flag=True, help="Give the cameras lens distortion.")
 @click.option("--noise", type=float, default=0.0, show_default=True, help="Gaussian sensor noise sigma (grey levels).")
@@ -118,11 +119,19 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--time-offsets", help="Per-camera delays in seconds, comma separated.")
 @click.option("--engine", type=click.Choice(["workbench", "cycles"]), default="workbench", show_default=True,
               help="workbench (fast) or cycles.")
+@click.option("--samples", "cycles_samples", type=int, default=16, show_default=True,
+              help="Cycles samples per pixel (shared by the sub-frames of --blur).")
+@click.option("--background", type=click.Choice(["plain", "cluttered"]), default="plain", show_default=True,
+              help="plain, or cluttered: textured walls, boxes and pillars, low objects near the performer.")
+@click.option("--clothing", type=click.Choice(["plain", "textured"]), default="plain", show_default=True,
+              help="plain colours, or textured: a striped shirt and checked shorts.")
+@click.option("--out-of-frame", type=int, metavar="CAMERA",
+              help="Index of a camera zoomed in 2x so that the performer is partly out of its frame.")
 @click.option("--model", type=click.Path(path_type=Path), help="Body model .npz (default: the shipped open model).")
 @click.option("--board", "board_name", default="charuco_5x4_a0", show_default=True,
               help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in board or a board .toml.")
-def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, noise, blur, time_offsets, engine,
-                  model, board_name):
+def synth_session(out, motion, cameras, size, fps, seconds, start, seed, distortion, noise, blur, time_offsets, engine,
+                  cycles_samples, background, clothing, out_of_frame, model, board_name):
     """Render a session with a moving person (calibration take + motion take) and its ground truth."""
     import shlex
     import time
@@ -136,9 +145,14 @@ def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, no
     except ValueError as exc:
         raise MocapError(f"bad --size or --time-offsets ({exc})",
                          fix="e.g. --size 640x480 --time-offsets 0,0.01,0,0") from exc
+    if out_of_frame is not None and not 0 <= out_of_frame < cameras:
+        raise MocapError(f"--out-of-frame {out_of_frame} is not a camera index (0..{cameras - 1})")
+    if start and not motion.lower().endswith(".bvh"):
+        raise MocapError(f"--start applies to .bvh clips, not to the authored motion {motion!r}", fix="leave out --start")
     command = "mocap " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
-                                seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
+                                start=start, cycles_samples=cycles_samples, background=background, clothing=clothing,
+                                out_of_frame=out_of_frame, seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
                                 board=board_name, command=command)
     from mocap.io.atomic import atomic_folder

@@ -50,6 +50,8 @@ class HumanSessionConfig:
     """Frame rate of the motion take."""
     seconds: float | None = 3.5
     """Length of the take (an authored motion is stretched to it; a BVH clip is cut); None: natural length."""
+    start: float = 0.0
+    """A BVH clip starts this many seconds into the file (authored motions: must be 0)."""
     seed: int = 0
     """Seed of the camera layout, the board trajectory and the noise."""
     distortion: bool = False
@@ -62,6 +64,14 @@ class HumanSessionConfig:
     """Per camera, seconds by which its frames are late (unsynchronised cameras); empty = all 0."""
     engine: str = "workbench"
     """Renderer: workbench (fast) or cycles."""
+    cycles_samples: int = 16
+    """Samples per pixel with Cycles (shared by the sub-frames of motion blur)."""
+    background: str = "plain"
+    """plain (an empty grey world) or cluttered (textured walls, boxes and pillars, low objects near the performer)."""
+    clothing: str = "plain"
+    """plain (flat colours) or textured (striped shirt, checked shorts)."""
+    out_of_frame: int | None = None
+    """Index of a camera zoomed in (focal length x `OUT_OF_FRAME_ZOOM`) so the performer is partly out of its frame."""
     board: str = "charuco_5x4_a0"
     """The ChArUco board of the calibration take: a built-in board, a board ``.toml``, or the default
     ``charuco_5x4_a0`` (:data:`LARGE_BOARD`, written into the session as ``board.toml``)."""
@@ -84,6 +94,10 @@ class HumanSessionConfig:
             return self.take
         return Path(self.motion).stem if str(self.motion).lower().endswith(".bvh") else str(self.motion)
 
+
+OUT_OF_FRAME_ZOOM = 2.0
+"""Focal length factor of the ``out_of_frame`` camera: at 3.2 m it sees about 1.3 m of height around the
+performer's middle, so head and feet leave the frame."""
 
 LARGE_BOARD = {"schema_version": 1, "type": "charuco", "name": "charuco_5x4_a0", "squares_x": 5, "squares_y": 4,
                "square_length": 0.2, "marker_length": 0.15, "dictionary": "DICT_4X4_250", "inverted": False,
@@ -112,8 +126,20 @@ def session_rig(config: HumanSessionConfig):
     from mocap.synth.calibration_take import ring_rig
 
     width, height = config.size
+    from mocap.camera import CameraRig
+
     kwargs = {} if config.distortion else {"distortion": (0.0, 0.0, 0.0, 0.0, 0.0)}
-    return ring_rig(config.cameras, size=(width, height), focal=0.9 * width, seed=config.seed, **kwargs)
+    rig = ring_rig(config.cameras, size=(width, height), focal=0.9 * width, seed=config.seed, **kwargs)
+    k = config.out_of_frame
+    if k is None:
+        return rig
+    if not 0 <= k < len(rig):
+        raise ValueError(f"out_of_frame must be a camera index 0..{len(rig) - 1}, got {k}")
+    cams = list(rig.cameras)
+    K = cams[k].K.copy()
+    K[:2, :2] *= OUT_OF_FRAME_ZOOM
+    cams[k] = cams[k].replace(K=K)
+    return CameraRig(tuple(cams), rig.metadata)
 
 
 def interpolate_frames(values: np.ndarray, fps: float, times: np.ndarray) -> np.ndarray:
@@ -234,7 +260,7 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
         found = [p for p in (model_path.parent / "texture.png", model_path.parent / "texture.jpg") if p.is_file()]
         texture = load_texture(found[0]) if found else None
     betas = np.zeros(10) if not config.betas else np.asarray(config.betas, float)
-    clip = make_motion(config.motion, model, betas, fps=config.fps, seconds=config.seconds)
+    clip = make_motion(config.motion, model, betas, fps=config.fps, seconds=config.seconds, start=config.start)
     board, board_ref = session_board(out, config.board)
     per_camera, per_pair, floor = config.calibration_views
     if progress is not None:
@@ -249,7 +275,9 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     motion.save(gt / "body_motion.npz")
     offsets = np.asarray(config.time_offsets or np.zeros(len(rig)), float)
     write_npz(gt / "joints.npz", **arrays, camera_names=np.array(rig.names), time_offsets=offsets)
-    options = RenderOptions(engine=config.engine, noise_sigma=config.noise_sigma, seed=config.seed)
+    options = RenderOptions(engine=config.engine, noise_sigma=config.noise_sigma, seed=config.seed,
+                            cycles_samples=config.cycles_samples, background=config.background,
+                            clothing=config.clothing)
     renderer = HumanRenderer(model, rig, options, texture=texture)
     try:
         render_take(renderer, verts, config.fps, [out / "takes" / take / f"{n}.mp4" for n in rig.names],
