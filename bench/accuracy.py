@@ -53,12 +53,18 @@ class BenchSet:
     config: HumanSessionConfig
     subsets: dict[int, tuple[int, ...]]
     """Camera count -> the rendered cameras used."""
+    committed: Path | None = None
+    """A session in the repository (not rendered here)."""
 
 
 HARD = dict(size=(640, 480), fps=30.0, distortion=True, blur_subframes=3, engine="cycles", cycles_samples=6,
             background="cluttered", clothing="textured", calibration_views=(2, 2, 2), noise_sigma=2.0)
 
 SETS = {
+    "studio4": BenchSet(
+        "studio4", "the committed sample session (`make demo`): authored demo motion, 4 cameras, Workbench, plain",
+        HumanSessionConfig(take="demo"), {2: (0, 1), 3: (0, 1, 2), 4: (0, 1, 2, 3)},
+        committed=REPO / "sample_sessions" / "studio4"),
     "dance4": BenchSet(
         "dance4", "CMU modern dance (4-6 s: fast turns, kicks, arms across the body), 4 cameras, Cycles, "
         "textured clothes, cluttered room, lens distortion, motion blur, camera 3 zoomed (performer partly out)",
@@ -75,6 +81,8 @@ def session_of(bench: BenchSet, fresh: bool = False) -> Path:
     from mocap.io.atomic import atomic_folder
     from mocap.synth.human_take import write_human_session
 
+    if bench.committed is not None:
+        return bench.committed
     out = CACHE / bench.name
     if fresh and out.exists():
         shutil.rmtree(out)
@@ -87,22 +95,216 @@ def session_of(bench: BenchSet, fresh: bool = False) -> Path:
                 print(f"  {bench.name}: {step} {done}/{total} ({time.perf_counter() - t0:.0f} s)", flush=True)
 
         with atomic_folder(out) as tmp:
-            write_human_session(tmp, replace(bench.config, command="bench/accuracy.py"), progress=progress)
+            write_human_session(tmp, replace(bench.config, command=synth_command(bench.config)), progress=progress)
         print(f"rendered {bench.name} in {time.perf_counter() - t0:.0f} s")
     return out
 
 
+def synth_command(c: HumanSessionConfig) -> str:
+    """The ``mocap synth session`` command line that renders the set (calibration views aside)."""
+    motion = Path(c.motion).name if c.motion.endswith(".bvh") else c.motion
+    flags = [f"--motion {motion}", f"--start {c.start:g}" if c.start else "", f"--seconds {c.seconds:g}",
+             f"--cameras {c.cameras}", f"--size {c.size[0]}x{c.size[1]}", f"--fps {c.fps:g}",
+             "--distortion" if c.distortion else "", "--blur" if c.blur_subframes > 1 else "",
+             f"--noise {c.noise_sigma:g}" if c.noise_sigma else "", f"--engine {c.engine}",
+             f"--samples {c.cycles_samples}" if c.engine == "cycles" else "", f"--background {c.background}",
+             f"--clothing {c.clothing}", f"--out-of-frame {c.out_of_frame}" if c.out_of_frame is not None else ""]
+    return "mocap synth session OUT " + " ".join(f for f in flags if f)
+
+
+def detections(bench: BenchSet, path: Path, fresh: bool = False):
+    """BlazePose (full, tracking: ``mocap detect``'s defaults) on every rendered camera, cached beside the set."""
+    from mocap.keypoints2d.keypoints import Keypoints2D
+    from mocap.keypoints2d.stage import DetectionConfig, detect_views
+    from mocap.session import Session
+
+    cached = CACHE / f"{bench.name}_keypoints2d.npz"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if cached.is_file() and not fresh:
+        return Keypoints2D.load(cached)
+    session = Session.load(path)
+    t0 = time.perf_counter()
+    kp = detect_views(session.take(bench.config.take_name).videos, session.camera_names, DetectionConfig())
+    print(f"detected {bench.name} in {time.perf_counter() - t0:.0f} s")
+    return Keypoints2D.load(kp.save(cached))
+
+
+def subset(rig, kp, cams: tuple[int, ...]):
+    """The rig and keypoints of cameras ``cams``."""
+    from mocap.camera import CameraRig
+    from mocap.keypoints2d.keypoints import Keypoints2D
+
+    return (CameraRig(tuple(rig.cameras[i] for i in cams), rig.metadata),
+            Keypoints2D(kp.xy[list(cams)], kp.conf[list(cams)], kp.keypoint_set, kp.joint_names,
+                        tuple(kp.camera_names[i] for i in cams), kp.timestamps, kp.fps))
+
+
+def anipose_optim(rig, kp, edges: np.ndarray, min_conf: float = 0.3) -> np.ndarray:
+    """aniposelib 0.7.2 ``triangulate_optim`` of the keypoints (confidence below ``min_conf`` missing, as in anipose's
+    ``score_threshold``), with the trunk and limb bones as its limb-length constraints."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from triangulate import anipose_group
+
+    px = np.stack([cam.from_video_pixels(kp.xy[i]) for i, cam in enumerate(rig.cameras)])
+    px = np.where((kp.conf >= min_conf)[..., None], px, np.nan)
+    return anipose_group(rig).triangulate_optim(px, constraints=[list(map(int, e)) for e in edges],
+                                                init_progress=False)
+
+
+@dataclass
+class Row:
+    method: str
+    landmarks: object      # PointErrors of the 3D landmarks (all 33)
+    body: object           # PointErrors of the 12 body landmarks
+    fitted: dict           # evaluate_motion of the fit
+    jitter_landmarks: float
+    jitter_fitted: float
+    bone_cv: float         # of the 3D landmarks' trunk and limb bones
+    bone_cv_fitted: float  # of the fitted landmarks' trunk and limb bones
+    seconds: float
+
+
+def run_methods(rig, kp, truth, methods=("mocap", "dlt", "anipose")) -> list[Row]:
+    """Triangulate ``kp`` with each method, fit each result, and score both against ``truth``."""
+    from real_footage import body_bones, pose2sim_like
+
+    from mocap.evaluation.ground_truth import evaluate_motion
+    from mocap.evaluation.metrics import bone_length_cv, evaluate_points, jitter
+    from mocap.fitting.stage import fit_points
+    from mocap.keypoints2d.keypoints import left_right_pairs
+    from mocap.smoothing.stage import skeleton_tree
+    from mocap.triangulation.robust import TriangulateConfig, triangulate_keypoints
+
+    names = kp.joint_names
+    edges = skeleton_tree(names, kp.keypoint_set)
+    bones = body_bones(names, edges)
+    body = sorted(set(bones.ravel()))
+    order = [truth.blazepose_names.index(n) for n in names]
+    true_pts = truth.blazepose[:, order]
+    F = min(kp.n_frames, len(true_pts))
+    rows = []
+    for method in methods:
+        t0 = time.perf_counter()
+        if method == "mocap":
+            label = "mocap: adaptive rejection + smoothing, fit"
+            xyz = mocap_points(rig, kp)
+        elif method == "dlt":
+            label = "plain weighted DLT + 6 Hz Butterworth (Pose2Sim, FreeMoCap), same fit"
+            xyz = pose2sim_like(triangulate_keypoints(rig, kp, TriangulateConfig(rejection="none"),
+                                                      swap_pairs=left_right_pairs(names)).xyz, kp.fps)
+        else:
+            label = "aniposelib triangulate_optim, same fit"
+            xyz = anipose_optim(rig, kp, bones)
+        t_tri = time.perf_counter() - t0
+        result = fit_points(xyz, names, kp.fps)
+        markers = np.full(xyz.shape, np.nan)
+        markers[:, [names.index(m) for m in result.marker_names]] = result.markers
+        fitted = evaluate_motion(result.motion, truth.motion)
+        rows.append(Row(label, evaluate_points(xyz[:F], true_pts[:F]), evaluate_points(xyz[:F, body], true_pts[:F, body]),
+                        fitted, jitter(xyz[:, body], kp.fps), jitter(result.motion.joint_positions()[:, :22], kp.fps),
+                        float(np.nanmean(bone_length_cv(xyz, bones))), float(np.nanmean(bone_length_cv(markers, bones))),
+                        time.perf_counter() - t0))
+        print(f"    {label}: {t_tri:.1f} s + fit {result.seconds:.1f} s", flush=True)
+    return rows
+
+
+def table(rows: list[Row], truth_jitter: tuple[float, float]) -> str:
+    head = ("| method | 3D landmarks: MPJPE / PA-MPJPE (mm), all 33 | body 12 | jitter (m/s^2) / bone CV | "
+            "fitted joints: MPJPE / PA-MPJPE (mm) | joint angles (deg) | jitter (m/s^2) / fitted bone CV | time (s) |")
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        b = r.fitted["body_joints"]
+        lines.append(f"| {r.method} | {r.landmarks.mpjpe:.1f} / {r.landmarks.pa_mpjpe:.1f} | {r.body.mpjpe:.1f} / "
+                     f"{r.body.pa_mpjpe:.1f} | {r.jitter_landmarks:.1f} / {100 * r.bone_cv:.1f} % | {b.mpjpe:.1f} / "
+                     f"{b.pa_mpjpe:.1f} | {r.fitted['joint_angle_mean_deg']:.1f} | {r.jitter_fitted:.1f} / "
+                     f"{100 * r.bone_cv_fitted:.2f} % | {r.seconds:.1f} |")
+    lines.append(f"| truth | | | {truth_jitter[0]:.1f} / 0 % | | | {truth_jitter[1]:.1f} | |")
+    return "\n".join(lines)
+
+
+def bench_set(bench: BenchSet, counts: list[int], fresh: bool, methods=("mocap", "dlt", "anipose")) -> None:
+    from mocap.evaluation.metrics import jitter
+
+    path = session_of(bench, fresh)
+    truth = load_ground_truth(path, bench.config.take_name)
+    kp = detections(bench, path, fresh)
+    found = np.isfinite(kp.xy[..., 0]).any(-1).mean(axis=1)
+    print(f"\n### {bench.name}: {bench.what}\n")
+    print(f"{kp.n_frames} frames at {kp.fps:g} fps, {truth.rig[0].size[0]}x{truth.rig[0].size[1]}; BlazePose found "
+          "the person in " + ", ".join(f"{n} {f:.0%}" for n, f in zip(kp.camera_names, found))
+          + ("" if bench.committed else f"; rendered by `{synth_command(bench.config)}`"))
+    from real_footage import body_bones
+
+    from mocap.smoothing.stage import skeleton_tree
+
+    body = sorted(set(body_bones(kp.joint_names, skeleton_tree(kp.joint_names, kp.keypoint_set)).ravel()))
+    order = [truth.blazepose_names.index(n) for n in kp.joint_names]
+    truth_jitter = (jitter(truth.blazepose[:, order][:, body], kp.fps),
+                    jitter(truth.motion.joint_positions()[:, :22], kp.fps))
+    for n in counts:
+        if n not in bench.subsets:
+            continue
+        cams = bench.subsets[n]
+        print(f"  {n} cameras ({', '.join(kp.camera_names[i] for i in cams)}):", flush=True)
+        rig, sub = subset(truth.rig, kp, cams)
+        rows = run_methods(rig, sub, truth, methods)
+        print(f"\n#### {bench.name}, {n} cameras ({', '.join(kp.camera_names[i] for i in cams)})\n")
+        print(table(rows, truth_jitter))
+        print(flush=True)
+
+
+def mocap_points(rig, kp) -> np.ndarray:
+    """``mocap triangulate``: adaptive view rejection, left/right swaps fixed, default smoothing."""
+    from mocap.keypoints2d.keypoints import left_right_pairs
+    from mocap.smoothing.filters import smooth
+    from mocap.triangulation.robust import TriangulateConfig, triangulate_keypoints
+
+    raw = triangulate_keypoints(rig, kp, TriangulateConfig(), swap_pairs=left_right_pairs(kp.joint_names))
+    return smooth(raw.xyz, kp.fps)
+
+
+def measure(bench: BenchSet) -> None:
+    """Print the detector's offsets from the open model's landmarks on ``bench`` (all cameras), as
+    `mocap.fitting.offsets.DETECTOR_OFFSETS` holds them."""
+    from mocap.fitting.fit import FitConfig
+    from mocap.fitting.offsets import measure_offsets, symmetric
+    from mocap.fitting.stage import keypoint_model, load_body_model
+
+    path = session_of(bench)
+    truth = load_ground_truth(path, bench.config.take_name)
+    kp = detections(bench, path)
+    xyz = mocap_points(truth.rig, kp)
+    model, cols = keypoint_model(kp.joint_names, load_body_model("open"), FitConfig(detector_offsets=False))
+    true = truth.blazepose[:, [truth.blazepose_names.index(kp.joint_names[c]) for c in cols]]
+    F = min(len(xyz), len(true))
+    offsets = symmetric(measure_offsets(model, xyz[:F, cols], true[:F], truth.motion.global_rotations()[:F]))
+    print(f"# measured on {bench.name} ({kp.n_frames} frames, {kp.n_cameras} cameras), left and right averaged as "
+          "mirror images")
+    print("{")
+    for name, v in offsets.items():
+        print(f'    "{name}": ({v[0]:.1f}, {v[1]:.1f}, {v[2]:.1f}),')
+    print("}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated set names")
-    parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of: {', '.join(SETS)}")
+    parser.add_argument("--cameras", default="2,3,4,8", help="camera counts (those a set has)")
+    parser.add_argument("--render-only", action="store_true", help="render (and detect) the sets, nothing else")
     parser.add_argument("--fresh", action="store_true", help="render and detect again")
+    parser.add_argument("--methods", default="mocap,dlt,anipose", help="of: mocap, dlt, anipose")
+    parser.add_argument("--measure-offsets", metavar="SET", help="print the detector's offsets measured on SET")
     args = parser.parse_args()
+    if args.measure_offsets:
+        measure(SETS[args.measure_offsets])
+        return 0
+    sys.path.insert(0, str(REPO / "bench"))
+    counts = [int(c) for c in args.cameras.split(",")]
     for name in args.sets.split(","):
-        path = session_of(SETS[name], args.fresh)
         if args.render_only:
+            session_of(SETS[name], args.fresh)
             continue
-        load_ground_truth(path, SETS[name].config.take_name)
+        bench_set(SETS[name], counts, args.fresh, tuple(args.methods.split(",")))
     return 0
 
 

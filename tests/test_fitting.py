@@ -16,6 +16,8 @@ from mocap.synth.motions import make_motion
 
 BLAZE = get_keypoint_set("blazepose33").joint_names
 BETAS = np.array([0.8, -0.5, 0.3, 0, 0, 0, 0, 0, 0, 0])
+EXACT = FitConfig(detector_offsets=False)
+"""Targets that are the model's own landmarks, not a detector's: no detector offsets to undo."""
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def _angle_error_deg(a: BodyMotion, b: BodyMotion, joints=slice(0, 22)) -> float
 @pytest.mark.slow
 def test_noise_free_fit_recovers_motion(model, clip):
     truth, joints, landmarks = clip
-    res = fit_points(landmarks, BLAZE, 30.0)
+    res = fit_points(landmarks, BLAZE, 30.0, EXACT)
     fitted = res.motion.joint_positions()
     mpjpe = np.linalg.norm(fitted[:, :22] - joints[:, :22], axis=-1).mean() * 1000
     assert np.nanmean(res.motion.fit_error_mm) < 2.0          # markers reproduced to ~0.5 mm
@@ -51,13 +53,48 @@ def test_noise_free_fit_recovers_motion(model, clip):
     assert abs(res.motion.betas[0] - BETAS[0]) < 0.2         # height coefficient recovered
 
 
+@pytest.mark.slow
+def test_detector_offsets_are_undone(model, clip):
+    """Landmarks moved by the detector's measured offsets (in their bones' frames), as BlazePose sees them, fit as
+    well as the model's own landmarks do; ignoring the offsets costs accuracy."""
+    from mocap.fitting.offsets import DETECTOR_OFFSETS, carrier_joints
+
+    truth, joints, landmarks = clip
+    mm = marker_model(model, keypoint_markers(BLAZE, model))
+    offsets = DETECTOR_OFFSETS["blazepose33"]["open_smplx"]
+    G = truth.global_rotations()[:, carrier_joints(mm)]                       # (F, 33, 3, 3)
+    local = np.array([offsets[n] for n in BLAZE]) / 1000.0
+    seen = landmarks + np.einsum("flab,lb->fla", G, local)
+    errors = {}
+    for label, config in (("known", FitConfig()), ("ignored", EXACT)):
+        fitted = fit_points(seen, BLAZE, 30.0, config).motion
+        errors[label] = (np.linalg.norm(fitted.joint_positions()[:, :22] - joints[:, :22], axis=-1).mean() * 1000,
+                         _angle_error_deg(fitted, truth))
+    assert errors["known"][0] < 10.0 and errors["known"][1] < 5.0               # as the noise-free fit
+    assert errors["ignored"][0] > errors["known"][0] + 3.0, errors
+    assert errors["ignored"][1] > errors["known"][1] + 1.0, errors
+
+
+def test_shape_is_held_by_a_prior_and_reported(model, clip, caplog):
+    """Keypoints that do not fit the body (here: spread apart) push the shape out; the prior holds it without
+    a clip bound, and the fit says so."""
+    truth, joints, landmarks = clip
+    spread = landmarks.copy()
+    spread[:, 11:23] += (landmarks[:, 11:23] - landmarks[:, [11, 12]].mean(1, keepdims=True)) * 0.25  # long arms
+    with caplog.at_level("WARNING", logger="mocap.fitting.fit"):
+        weak = fit_points(spread[:20], BLAZE, 30.0, FitConfig(detector_offsets=False, shape_prior_weight=0.01))
+    assert np.abs(weak.motion.betas).max() > 3.0 and "body shape is far out" in caplog.text
+    strong = fit_points(spread[:20], BLAZE, 30.0, EXACT)
+    assert np.abs(strong.motion.betas).max() < np.abs(weak.motion.betas).max()
+
+
 def test_noisy_fit_with_gap_is_carried_and_reported(model, clip):
     truth, joints, landmarks = clip
     rng = np.random.default_rng(3)
     noisy = landmarks + rng.normal(size=landmarks.shape) * 0.005
     noisy[rng.random(noisy.shape[:2]) < 0.05] = np.nan
     noisy[30:36] = np.nan                                      # 0.2 s without any keypoint
-    res = fit_points(noisy, BLAZE, 30.0)
+    res = fit_points(noisy, BLAZE, 30.0, EXACT)
     assert list(res.sparse_frames) == list(range(30, 36))
     fitted = res.motion.joint_positions()
     assert np.isfinite(fitted).all()
@@ -74,7 +111,7 @@ def test_feet_stay_on_the_floor(model):
     verts, _ = lbs.pose_vertices(model, BETAS, c.pose[:45], c.transl[:45])
     lm = lbs.regress(model, verts)
     lm = lm + np.random.default_rng(0).normal(size=lm.shape) * 0.004
-    res = fit_points(lm, BLAZE, 30.0)
+    res = fit_points(lm, BLAZE, 30.0, EXACT)
     names = res.marker_names
     feet = [names.index(n) for n in ("left_heel", "right_heel", "left_foot_index", "right_foot_index")]
     assert res.markers[:, feet, 2].min() > -0.015
@@ -119,7 +156,7 @@ def test_body_motion_matches_smplx_forward(model, clip):
     from mocap.bodymodels import OPEN_MODEL_PATH, create_smplx
 
     truth, joints, landmarks = clip
-    res = fit_points(landmarks[:10], BLAZE, 30.0)
+    res = fit_points(landmarks[:10], BLAZE, 30.0, EXACT)
     m = res.motion
     smplx_model = create_smplx(OPEN_MODEL_PATH, num_betas=10)
     T = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
@@ -133,7 +170,7 @@ def test_body_motion_matches_smplx_forward(model, clip):
 
 def test_saved_motion_has_amass_keys(tmp_path, clip):
     truth, joints, landmarks = clip
-    res = fit_points(landmarks[:8], BLAZE, 30.0)
+    res = fit_points(landmarks[:8], BLAZE, 30.0, EXACT)
     path = res.motion.save(tmp_path / "body_motion.npz")
     with np.load(path, allow_pickle=False) as z:
         assert z["poses"].shape == (8, 165) and z["trans"].shape == (8, 3)
@@ -181,7 +218,7 @@ def test_cmu_motions_fitted(model, tmp_path):
         c = motion_from_bvh(path, model, BETAS, fps=30.0, seconds=3.0)
         verts, joints = lbs.pose_vertices(model, BETAS, c.pose, c.transl)
         lm = lbs.regress(model, verts) + rng.normal(size=(len(verts), 33, 3)) * 0.005
-        res = fit_points(lm, BLAZE, 30.0)
+        res = fit_points(lm, BLAZE, 30.0, EXACT)
         truth = BodyMotion.from_full_pose(c.pose, c.transl, BETAS, lbs.rest_joints(model, BETAS), 30.0)
         mpjpe = np.linalg.norm(res.motion.joint_positions()[:, :22] - joints[:, :22], axis=-1).mean() * 1000
         angle = _angle_error_deg(res.motion, truth)

@@ -176,7 +176,6 @@ def _match(names: tuple[str, ...], truth_names: tuple[str, ...]) -> tuple[np.nda
 def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None) -> TakeEvaluation:
     """Compare the pipeline's outputs (``outputs_dir``: the session's output folder, default from
     session.toml) with the ground truth of ``take``."""
-    from mocap.body.skeleton import axis_angle_to_matrix
     from mocap.calibration.compare import compare_rigs
     from mocap.keypoints2d.keypoints import Keypoints2D
     from mocap.layout import OutputLayout
@@ -204,12 +203,18 @@ def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | 
         result["points3d"] = evaluate_points(pts.xyz[:F][:, mine], truth.blazepose[:F][:, theirs])
         result["points3d_names"] = tuple(pts.joint_names[i] for i in mine)
     if files.body_motion.is_file() and truth.motion is not None:
-        fitted = BodyMotion.load(files.body_motion)
-        F = min(fitted.n_frames, truth.motion.n_frames)
-        err = joint_angle_errors_deg(axis_angle_to_matrix(fitted.full_pose()[:F]),
-                                     axis_angle_to_matrix(truth.motion.full_pose()[:F]))
-        result["joint_angles_deg"] = np.nanmean(err, axis=0)
-        result["joint_angle_mean_deg"] = float(np.nanmean(err[:, :22]))
-        result["body_joints"] = evaluate_points(fitted.joint_positions()[:F, :22],
-                                                truth.motion.joint_positions()[:F, :22])
+        result.update(evaluate_motion(BodyMotion.load(files.body_motion), truth.motion))
     return TakeEvaluation(**result)
+
+
+def evaluate_motion(fitted: BodyMotion, truth: BodyMotion) -> dict:
+    """A fitted motion against the true one (frames both have): ``joint_angles_deg (55,)`` (mean angle between
+    the local joint rotations), ``joint_angle_mean_deg`` (over the root and the 21 body joints) and
+    ``body_joints`` (`PointErrors` of the 22 skeleton joints), as in `TakeEvaluation`."""
+    from mocap.body.skeleton import axis_angle_to_matrix
+
+    F = min(fitted.n_frames, truth.n_frames)
+    err = joint_angle_errors_deg(axis_angle_to_matrix(fitted.full_pose()[:F]),
+                                 axis_angle_to_matrix(truth.full_pose()[:F]))
+    return {"joint_angles_deg": np.nanmean(err, axis=0), "joint_angle_mean_deg": float(np.nanmean(err[:, :22])),
+            "body_joints": evaluate_points(fitted.joint_positions()[:F, :22], truth.joint_positions()[:F, :22])}

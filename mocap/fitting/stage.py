@@ -9,8 +9,9 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.fitting.fit import FitConfig, FitResult, fit_markers
-from mocap.fitting.markers import keypoint_markers
+from mocap.fitting.markers import keypoint_markers, keypoint_set_for_names
 from mocap.fitting.model import marker_model
+from mocap.fitting.offsets import DETECTOR_OFFSETS, with_offsets
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,34 @@ def load_body_model(model: str | Path | None = "open") -> BodyModelData:
     return BodyModelData(load_model_arrays(path), name, path)
 
 
+def known_offsets(joint_names: tuple[str, ...], body: BodyModelData) -> dict[str, tuple[float, float, float]]:
+    """The detector's measured offsets (mm) from ``body``'s landmarks (`DETECTOR_OFFSETS`), or none: the table
+    holds the open model's BlazePose-like skin landmarks, which other models lack."""
+    ks = keypoint_set_for_names(joint_names)
+    if ks is None or body.name != "open" or "blazepose_regressor" not in body.arrays:
+        return {}
+    return DETECTOR_OFFSETS.get(ks.name, {}).get("open_smplx", {})
+
+
 def keypoint_weights(names: tuple[str, ...]) -> np.ndarray:
     """``(L,)`` per-keypoint weights: 1 for body, feet and hand keypoints (Holistic), `FACE_WEIGHT` for face
     points and BlazePose's three coarse points per hand."""
     return np.array([FACE_WEIGHT if (any(w in n for w in FACE_WORDS) and "hand" not in n) or n in COARSE_HAND
                      else 1.0 for n in names])
+
+
+def keypoint_model(joint_names: tuple[str, ...], body: BodyModelData, config: FitConfig = FitConfig()):
+    """``(MarkerModel, columns)``: the body model's markers for the keypoints that have a counterpart (with the
+    detector's known offsets when ``config.detector_offsets``), and their columns in ``joint_names``."""
+    specs = keypoint_markers(tuple(joint_names), body.arrays)
+    if len(specs) < 6:
+        raise InputError(f"only {len(specs)} of the keypoints correspond to body-model points; need at least 6",
+                         fix="use a body keypoint set (blazepose33, holistic, coco17, body25, halpe26, ...)")
+    model = marker_model(body.arrays, specs, n_betas=config.n_betas,
+                         name="open_smplx" if body.name == "open" else "smplx")
+    if config.detector_offsets:
+        model = with_offsets(model, known_offsets(tuple(joint_names), body))
+    return model, [list(joint_names).index(n) for n in specs]
 
 
 def fit_points(xyz: np.ndarray, joint_names: tuple[str, ...], fps: float, config: FitConfig = FitConfig(),
@@ -50,22 +74,16 @@ def fit_points(xyz: np.ndarray, joint_names: tuple[str, ...], fps: float, config
     xyz = np.asarray(xyz, dtype=np.float64)
     if xyz.ndim != 3 or xyz.shape[1:] != (len(joint_names), 3):
         raise InputError(f"3D points have shape {xyz.shape}, expected (F, {len(joint_names)}, 3)")
-    specs = keypoint_markers(tuple(joint_names), body.arrays)
-    if len(specs) < 6:
-        raise InputError(f"only {len(specs)} of the keypoints correspond to body-model points; need at least 6",
-                         fix="use a body keypoint set (blazepose33, holistic, coco17, body25, halpe26, ...)")
-    cols = [list(joint_names).index(n) for n in specs]
+    model, cols = keypoint_model(tuple(joint_names), body, config)
     targets = xyz[:, cols]
-    hand_names = [n for n in specs if "hand_" in n]
+    hand_names = [n for n in model.marker_names if "hand_" in n]
     hands = config.fit_hands == "yes" or (
         config.fit_hands == "auto" and hand_names
         and np.isfinite(xyz[:, [list(joint_names).index(n) for n in hand_names]]).all(-1).mean() > 0.2)
     if not np.isfinite(targets).all(-1).any():
         raise InputError("every 3D keypoint is missing (all NaN): nothing to fit",
                          fix="check detection and triangulation (mocap report shows both)")
-    model = marker_model(body.arrays, specs, n_betas=config.n_betas,
-                         name="open_smplx" if body.name == "open" else "smplx")
-    weights = np.broadcast_to(keypoint_weights(tuple(specs)), targets.shape[:2])
+    weights = np.broadcast_to(keypoint_weights(model.marker_names), targets.shape[:2])
     return fit_markers(model, targets, weights, fps=fps, config=config, hand_joints=bool(hands),
                        progress=progress)
 
