@@ -75,6 +75,35 @@ def test_detector_offsets_are_undone(model, clip):
     assert errors["ignored"][1] > errors["known"][1] + 1.0, errors
 
 
+def test_offsets_measured_on_posed_markers_are_the_ones_put_in(model, clip):
+    """`measure_offsets` reads back, in the bones' frames, the offsets `with_offsets` put on the markers; `symmetric`
+    mirrors left and right."""
+    import torch
+
+    from mocap.fitting.offsets import measure_offsets, symmetric, with_offsets
+    from mocap.fitting.solver import MarkerKinematics
+
+    truth, joints, landmarks = clip
+    mm = marker_model(model, keypoint_markers(BLAZE, model))
+    put = {"left_shoulder": (12.0, -3.0, 5.0), "right_knee": (-7.0, 2.0, 9.0), "nose": (0.0, -10.0, -20.0)}
+    moved = with_offsets(mm, put)
+    from mocap.body.skeleton import axis_angle_to_matrix
+
+    R = torch.as_tensor(axis_angle_to_matrix(truth.full_pose()))
+    kin = MarkerKinematics(mm.parents, mm.m, list(range(1, 22)), torch.float64, "cpu")
+    posed = {}
+    for label, m in (("plain", mm), ("moved", moved)):
+        c = kin.pair_offsets(kin.T(m.c_template + m.c_dirs @ BETAS))
+        posed[label] = kin.markers(kin.forward(R, kin.T(truth.transl), kin.T(m.rest_joints(BETAS)), c)[2]).numpy()
+    assert np.abs(posed["plain"] - landmarks).max() < 1e-6  # the marker model reproduces the mesh landmarks
+    got = measure_offsets(mm, posed["moved"], landmarks, truth.global_rotations())
+    for name, v in put.items():
+        assert np.allclose(got[name], v, atol=0.1), (name, got[name])
+    assert np.allclose([got[n] for n in BLAZE if n not in put], 0.0, atol=0.1)
+    both = symmetric({"left_knee": (4.0, 1.0, 2.0), "right_knee": (-2.0, 3.0, 0.0), "nose": (1.0, 2.0, 3.0)})
+    assert both == {"left_knee": (3.0, 2.0, 1.0), "right_knee": (-3.0, 2.0, 1.0), "nose": (1.0, 2.0, 3.0)}
+
+
 def test_shape_is_held_by_a_prior_and_reported(model, clip, caplog):
     """Keypoints that do not fit the body (here: spread apart) push the shape out; the prior holds it without
     a clip bound, and the fit says so."""

@@ -128,10 +128,11 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--out-of-frame", type=int, metavar="CAMERA",
               help="Index of a camera zoomed in 2x so that the performer is partly out of its frame.")
 @click.option("--model", type=click.Path(path_type=Path), help="Body model .npz (default: the shipped open model).")
+@click.option("--betas", help="Body shape coefficients, comma separated (default: the mean shape).")
 @click.option("--board", "board_name", default="charuco_5x4_a0", show_default=True,
               help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in board or a board .toml.")
 def synth_session(out, motion, cameras, size, fps, seconds, start, seed, distortion, noise, blur, time_offsets, engine,
-                  cycles_samples, background, clothing, out_of_frame, model, board_name):
+                  cycles_samples, background, clothing, out_of_frame, model, betas, board_name):
     """Render a session with a moving person (calibration take + motion take) and its ground truth."""
     import shlex
     import time
@@ -142,9 +143,10 @@ def synth_session(out, motion, cameras, size, fps, seconds, start, seed, distort
     try:
         width, height = (int(v) for v in size.lower().split("x"))
         offsets = tuple(float(v) for v in time_offsets.split(",")) if time_offsets else ()
+        shape = tuple(float(v) for v in betas.split(",")) if betas else ()
     except ValueError as exc:
-        raise MocapError(f"bad --size or --time-offsets ({exc})",
-                         fix="e.g. --size 640x480 --time-offsets 0,0.01,0,0") from exc
+        raise MocapError(f"bad --size, --time-offsets or --betas ({exc})",
+                         fix="e.g. --size 640x480 --time-offsets 0,0.01,0,0 --betas 1,-0.5") from exc
     if out_of_frame is not None and not 0 <= out_of_frame < cameras:
         raise MocapError(f"--out-of-frame {out_of_frame} is not a camera index (0..{cameras - 1})")
     if start and not motion.lower().endswith(".bvh"):
@@ -154,7 +156,7 @@ def synth_session(out, motion, cameras, size, fps, seconds, start, seed, distort
                                 start=start, cycles_samples=cycles_samples, background=background, clothing=clothing,
                                 out_of_frame=out_of_frame, seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
-                                board=board_name, command=command)
+                                board=board_name, betas=shape, command=command)
     from mocap.io.atomic import atomic_folder
 
     progress, callback = progress_bars()

@@ -66,6 +66,9 @@ class FitConfig:
     """Pull of betas toward the mean shape (a Gaussian prior; the shape space has unit variance per beta): a beta
     of 1 costs as much as this many cm^2 of marker error in every observed frame. Systematic keypoint errors (a
     detector's landmarks are not the model's) otherwise push the low-variance betas far out."""
+    view_weights: bool = True
+    """Weigh each triangulated point by how well it was seen: views used, agreement between them, filled gaps
+    (`mocap.fitting.stage.point_weights`)."""
     detector_offsets: bool = True
     """Move the body model's landmarks by the detector's known systematic offsets from them (measured on renders
     with ground truth, `mocap.fitting.offsets`; BlazePose on the open body model)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,9 +68,29 @@ def keypoint_model(joint_names: tuple[str, ...], body: BodyModelData, config: Fi
     return model, [list(joint_names).index(n) for n in specs]
 
 
+#: Weight in the fit of a 3D point seen by only two cameras, and of one that smoothing filled in (no camera).
+TWO_VIEW_WEIGHT = 0.6
+FILLED_WEIGHT = 0.2
+
+
+def point_weights(points) -> np.ndarray:
+    """``(F, J)`` confidence of each triangulated point (`Points3D`) for the fit: 1 from three or more views,
+    `TWO_VIEW_WEIGHT` from two, `FILLED_WEIGHT` where smoothing filled a gap; times ``1 / (1 + (e / 3 e_j)^2)`` for a
+    reprojection error ``e`` against that keypoint's median ``e_j`` over the take (a point the views disagree on)."""
+    views = np.nan_to_num(np.asarray(points.n_views, float))
+    w = np.where(views >= 3, 1.0, np.where(views >= 2, TWO_VIEW_WEIGHT, FILLED_WEIGHT))
+    err = np.asarray(points.reprojection_error, float)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # keypoints never triangulated
+        typical = np.nanmedian(err, axis=0)
+    ratio = np.nan_to_num(err / (3.0 * typical), nan=0.0)
+    return w / (1.0 + ratio ** 2)
+
+
 def fit_points(xyz: np.ndarray, joint_names: tuple[str, ...], fps: float, config: FitConfig = FitConfig(),
-               body: BodyModelData | None = None, progress=None) -> FitResult:
-    """Fit a body to ``xyz (F, J, 3)`` triangulated keypoints (world metres, Z up, NaN missing)."""
+               body: BodyModelData | None = None, progress=None, weights: np.ndarray | None = None) -> FitResult:
+    """Fit a body to ``xyz (F, J, 3)`` triangulated keypoints (world metres, Z up, NaN missing); ``weights (F, J)``:
+    each point's confidence (`point_weights`), default 1."""
     body = body or load_body_model(config.model)
     xyz = np.asarray(xyz, dtype=np.float64)
     if xyz.ndim != 3 or xyz.shape[1:] != (len(joint_names), 3):
@@ -83,8 +104,10 @@ def fit_points(xyz: np.ndarray, joint_names: tuple[str, ...], fps: float, config
     if not np.isfinite(targets).all(-1).any():
         raise InputError("every 3D keypoint is missing (all NaN): nothing to fit",
                          fix="check detection and triangulation (mocap report shows both)")
-    weights = np.broadcast_to(keypoint_weights(model.marker_names), targets.shape[:2])
-    return fit_markers(model, targets, weights, fps=fps, config=config, hand_joints=bool(hands),
+    w = np.broadcast_to(keypoint_weights(model.marker_names), targets.shape[:2])
+    if weights is not None:
+        w = w * np.asarray(weights, float)[:, cols]
+    return fit_markers(model, targets, w, fps=fps, config=config, hand_joints=bool(hands),
                        progress=progress)
 
 
@@ -103,7 +126,8 @@ def fit_take(session, take: str, config: FitConfig = FitConfig(), *, points_path
         raise InputError("no 3D points for this take", path=path,
                          fix=f"run `mocap triangulate {session.root} --take {take}` (or `mocap run`) first")
     points = Points3D.load(path)
-    result = fit_points(points.xyz, points.joint_names, points.fps, config, progress=progress)
+    result = fit_points(points.xyz, points.joint_names, points.fps, config, progress=progress,
+                        weights=point_weights(points) if config.view_weights else None)
     result.motion.save(files.body_motion)
     fe = result.motion.fit_error_mm
     write_toml(files.fit_summary, {

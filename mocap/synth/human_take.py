@@ -259,7 +259,8 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
     else:
         found = [p for p in (model_path.parent / "texture.png", model_path.parent / "texture.jpg") if p.is_file()]
         texture = load_texture(found[0]) if found else None
-    betas = np.zeros(10) if not config.betas else np.asarray(config.betas, float)
+    betas = np.zeros(max(10, len(config.betas)))
+    betas[: len(config.betas)] = config.betas  # the rest at the mean
     clip = make_motion(config.motion, model, betas, fps=config.fps, seconds=config.seconds, start=config.start)
     board, board_ref = session_board(out, config.board)
     per_camera, per_pair, floor = config.calibration_views
