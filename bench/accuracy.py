@@ -298,8 +298,8 @@ def measure(bench: BenchSet) -> None:
     print(f"# measured on {bench.name} ({kp.n_frames} frames, {kp.n_cameras} cameras), left and right averaged as "
           "mirror images")
     print("{")
-    for name, v in offsets.items():
-        print(f'    "{name}": ({v[0]:.1f}, {v[1]:.1f}, {v[2]:.1f}),')
+    for name, (joint, v) in offsets.items():
+        print(f'        "{name}": ("{joint}", ({v[0]:.1f}, {v[1]:.1f}, {v[2]:.1f})),')
     print("}")
 
 

@@ -57,13 +57,13 @@ def test_noise_free_fit_recovers_motion(model, clip):
 def test_detector_offsets_are_undone(model, clip):
     """Landmarks moved by the detector's measured offsets (in their bones' frames), as BlazePose sees them, fit as
     well as the model's own landmarks do; ignoring the offsets costs accuracy."""
-    from mocap.fitting.offsets import DETECTOR_OFFSETS, carrier_joints
+    from mocap.body.skeleton import joint_index
+    from mocap.fitting.offsets import DETECTOR_OFFSETS
 
     truth, joints, landmarks = clip
-    mm = marker_model(model, keypoint_markers(BLAZE, model))
     offsets = DETECTOR_OFFSETS["blazepose33"]["open_smplx"]
-    G = truth.global_rotations()[:, carrier_joints(mm)]                       # (F, 33, 3, 3)
-    local = np.array([offsets[n] for n in BLAZE]) / 1000.0
+    G = truth.global_rotations()[:, [joint_index(offsets[n][0]) for n in BLAZE]]  # (F, 33, 3, 3)
+    local = np.array([offsets[n][1] for n in BLAZE]) / 1000.0
     seen = landmarks + np.einsum("flab,lb->fla", G, local)
     errors = {}
     for label, config in (("known", FitConfig()), ("ignored", EXACT)):
@@ -85,7 +85,8 @@ def test_offsets_measured_on_posed_markers_are_the_ones_put_in(model, clip):
 
     truth, joints, landmarks = clip
     mm = marker_model(model, keypoint_markers(BLAZE, model))
-    put = {"left_shoulder": (12.0, -3.0, 5.0), "right_knee": (-7.0, 2.0, 9.0), "nose": (0.0, -10.0, -20.0)}
+    put = {"left_shoulder": ("left_shoulder", (12.0, -3.0, 5.0)), "right_knee": ("right_knee", (-7.0, 2.0, 9.0)),
+           "nose": ("head", (0.0, -10.0, -20.0))}
     moved = with_offsets(mm, put)
     from mocap.body.skeleton import axis_angle_to_matrix
 
@@ -97,11 +98,13 @@ def test_offsets_measured_on_posed_markers_are_the_ones_put_in(model, clip):
         posed[label] = kin.markers(kin.forward(R, kin.T(truth.transl), kin.T(m.rest_joints(BETAS)), c)[2]).numpy()
     assert np.abs(posed["plain"] - landmarks).max() < 1e-6  # the marker model reproduces the mesh landmarks
     got = measure_offsets(mm, posed["moved"], landmarks, truth.global_rotations())
-    for name, v in put.items():
-        assert np.allclose(got[name], v, atol=0.1), (name, got[name])
-    assert np.allclose([got[n] for n in BLAZE if n not in put], 0.0, atol=0.1)
-    both = symmetric({"left_knee": (4.0, 1.0, 2.0), "right_knee": (-2.0, 3.0, 0.0), "nose": (1.0, 2.0, 3.0)})
-    assert both == {"left_knee": (3.0, 2.0, 1.0), "right_knee": (-3.0, 2.0, 1.0), "nose": (1.0, 2.0, 3.0)}
+    for name, (joint, v) in put.items():
+        assert got[name][0] == joint and np.allclose(got[name][1], v, atol=0.1), (name, got[name])
+    assert np.allclose([got[n][1] for n in BLAZE if n not in put], 0.0, atol=0.1)
+    both = symmetric({"left_knee": ("left_knee", (4.0, 1.0, 2.0)), "right_knee": ("right_knee", (-2.0, 3.0, 0.0)),
+                      "nose": ("head", (1.0, 2.0, 3.0))})
+    assert both == {"left_knee": ("left_knee", (3.0, 2.0, 1.0)), "right_knee": ("right_knee", (-3.0, 2.0, 1.0)),
+                    "nose": ("head", (1.0, 2.0, 3.0))}
 
 
 def test_shape_is_held_by_a_prior_and_reported(model, clip, caplog):

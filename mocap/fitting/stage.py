@@ -12,7 +12,7 @@ from mocap.errors import InputError
 from mocap.fitting.fit import FitConfig, FitResult, fit_markers
 from mocap.fitting.markers import keypoint_markers, keypoint_set_for_names
 from mocap.fitting.model import marker_model
-from mocap.fitting.offsets import DETECTOR_OFFSETS, with_offsets
+from mocap.fitting.offsets import DETECTOR_OFFSETS, Offsets, with_offsets
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def load_body_model(model: str | Path | None = "open") -> BodyModelData:
     return BodyModelData(load_model_arrays(path), name, path)
 
 
-def known_offsets(joint_names: tuple[str, ...], body: BodyModelData) -> dict[str, tuple[float, float, float]]:
+def known_offsets(joint_names: tuple[str, ...], body: BodyModelData) -> Offsets:
     """The detector's measured offsets (mm) from ``body``'s landmarks (`DETECTOR_OFFSETS`), or none: the table
     holds the open model's BlazePose-like skin landmarks, which other models lack."""
     ks = keypoint_set_for_names(joint_names)
