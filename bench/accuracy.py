@@ -226,7 +226,8 @@ def run_methods(rig, kp, truth, methods=("mocap", "dlt", "anipose"), fit_config=
 
 def table(rows: list[Row], truth_figures: tuple[float, float, float]) -> str:
     head = ("| method | 3D landmarks: MPJPE / PA-MPJPE (mm), all 33 | body 12 | jitter (m/s^2) / bone CV | "
-            "fitted joints: MPJPE / PA-MPJPE (mm) | joint angles (deg) | jitter (m/s^2) / fitted bone CV | time (s) |")
+            "fitted joints: MPJPE / PA-MPJPE (mm) | joint angles (deg) | fitted joints: jitter (m/s^2) / "
+            "fitted landmarks: bone CV | time (s) |")
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         b = r.fitted["body_joints"]
@@ -267,6 +268,12 @@ def bench_set(bench: BenchSet, counts: list[int], fresh: bool, methods=("mocap",
         rows = run_methods(rig, sub, truth, methods)
         print(f"\n#### {bench.name}, {n} cameras ({', '.join(kp.camera_names[i] for i in cams)})\n")
         print(table(rows, truth_figures))
+        from mocap.body.skeleton import JOINT_NAMES
+
+        angles = rows[0].fitted["joint_angles_deg"][:22]
+        worst = np.argsort(angles)[::-1][:6]
+        print(f"\nLargest joint-angle errors of the first row's fit: "
+              + ", ".join(f"{JOINT_NAMES[j]} {angles[j]:.0f}" for j in worst) + " deg", flush=True)
         print(flush=True)
 
 
