@@ -107,6 +107,19 @@ def test_offsets_measured_on_posed_markers_are_the_ones_put_in(model, clip):
                     "nose": ("head", (1.0, 2.0, 3.0))}
 
 
+def test_point_weights_follow_the_views():
+    from mocap.fitting.stage import FILLED_WEIGHT, TWO_VIEW_WEIGHT, point_weights
+    from mocap.triangulation.points import Points3D
+
+    views = np.array([[4, 3, 2, 0], [4, 3, 2, 1]])
+    err = np.array([[2.0, 2.0, 2.0, np.nan], [2.0, 12.0, 2.0, np.nan]])
+    w = point_weights(Points3D(np.zeros((2, 4, 3)), err, views, ("a", "b", "c", "d"), 30.0))
+    down = lambda e, typical: 1 / (1 + (e / (3 * typical)) ** 2)  # noqa: E731
+    assert np.allclose(w[0], [down(2, 2), down(2, 7), TWO_VIEW_WEIGHT * down(2, 2), FILLED_WEIGHT])
+    assert np.isclose(w[1, 1], down(12, 7))  # the views disagree: 12 px against the keypoint's typical 7 px
+    assert w[0, 0] > w[0, 2] > w[0, 3] > 0
+
+
 def test_shape_is_held_by_a_prior_and_reported(model, clip, caplog):
     """Keypoints that do not fit the body (here: spread apart) push the shape out; the prior holds it without
     a clip bound, and the fit says so."""
