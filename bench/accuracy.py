@@ -226,14 +226,15 @@ def run_methods(rig, kp, truth, methods=("mocap", "dlt", "anipose"), fit_config=
 
 def table(rows: list[Row], truth_figures: tuple[float, float, float]) -> str:
     head = ("| method | 3D landmarks: MPJPE / PA-MPJPE (mm), all 33 | body 12 | jitter (m/s^2) / bone CV | "
-            "fitted joints: MPJPE / PA-MPJPE (mm) | joint angles (deg) | fitted joints: jitter (m/s^2) / "
+            "fitted joints: MPJPE / PA-MPJPE (mm) | joint angles / bone directions (deg) | fitted joints: jitter (m/s^2) / "
             "fitted landmarks: bone CV | time (s) |")
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         b = r.fitted["body_joints"]
         lines.append(f"| {r.method} | {r.landmarks.mpjpe:.1f} / {r.landmarks.pa_mpjpe:.1f} | {r.body.mpjpe:.1f} / "
                      f"{r.body.pa_mpjpe:.1f} | {r.jitter_landmarks:.1f} / {100 * r.bone_cv:.1f} % | {b.mpjpe:.1f} / "
-                     f"{b.pa_mpjpe:.1f} | {r.fitted['joint_angle_mean_deg']:.1f} | {r.jitter_fitted:.1f} / "
+                     f"{b.pa_mpjpe:.1f} | {r.fitted['joint_angle_mean_deg']:.1f} / {r.fitted['bone_direction_mean_deg']:.1f} | "
+                     f"{r.jitter_fitted:.1f} / "
                      f"{100 * r.bone_cv_fitted:.2f} % | {r.seconds:.1f} |")
     lines.append(f"| truth | | | {truth_figures[0]:.1f} / {100 * truth_figures[2]:.1f} % | | | {truth_figures[1]:.1f} | |")
     return "\n".join(lines)

@@ -16,7 +16,8 @@ import numpy as np
 from mocap.body.motion import BodyMotion
 from mocap.camera import CameraRig
 from mocap.errors import InputError
-from mocap.evaluation.metrics import PointErrors, evaluate_points, joint_angle_errors_deg, keypoint_errors_px
+from mocap.evaluation.metrics import (PointErrors, bone_direction_errors_deg, evaluate_points, joint_angle_errors_deg,
+                                      keypoint_errors_px)
 from mocap.layout import GroundTruthLayout
 
 
@@ -152,6 +153,8 @@ class TakeEvaluation:
         joint_angle_mean_deg: mean of ``joint_angles_deg`` over the body joints (root and 21 body joints).
         body_joints: MPJPE, PA-MPJPE, per joint (mm) of the fitted body's 22 skeleton joints (pelvis and
             21 body joints) vs the true ones.
+        bone_direction_mean_deg: mean angle between the fitted and true directions of the 21 bones between those
+            22 joints (what keypoints observe: no twist about the bones).
     """
 
     calibration: dict | None = None
@@ -161,6 +164,7 @@ class TakeEvaluation:
     joint_angles_deg: np.ndarray | None = None
     joint_angle_mean_deg: float | None = None
     body_joints: PointErrors | None = None
+    bone_direction_mean_deg: float | None = None
 
 
 def _match(names: tuple[str, ...], truth_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -209,12 +213,16 @@ def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | 
 
 def evaluate_motion(fitted: BodyMotion, truth: BodyMotion) -> dict:
     """A fitted motion against the true one (frames both have): ``joint_angles_deg (55,)`` (mean angle between
-    the local joint rotations), ``joint_angle_mean_deg`` (over the root and the 21 body joints) and
-    ``body_joints`` (`PointErrors` of the 22 skeleton joints), as in `TakeEvaluation`."""
-    from mocap.body.skeleton import axis_angle_to_matrix
+    the local joint rotations), ``joint_angle_mean_deg`` (over the root and the 21 body joints),
+    ``body_joints`` (`PointErrors` of the 22 skeleton joints), ``bone_direction_mean_deg``, as in
+    `TakeEvaluation`."""
+    from mocap.body.skeleton import PARENTS, axis_angle_to_matrix
 
     F = min(fitted.n_frames, truth.n_frames)
+    bones = np.array([(PARENTS[j], j) for j in range(1, 22)])
+    fitted_xyz, true_xyz = fitted.joint_positions()[:F, :22], truth.joint_positions()[:F, :22]
     err = joint_angle_errors_deg(axis_angle_to_matrix(fitted.full_pose()[:F]),
                                  axis_angle_to_matrix(truth.full_pose()[:F]))
     return {"joint_angles_deg": np.nanmean(err, axis=0), "joint_angle_mean_deg": float(np.nanmean(err[:, :22])),
-            "body_joints": evaluate_points(fitted.joint_positions()[:F, :22], truth.joint_positions()[:F, :22])}
+            "body_joints": evaluate_points(fitted_xyz, true_xyz),
+            "bone_direction_mean_deg": float(np.nanmean(bone_direction_errors_deg(fitted_xyz, true_xyz, bones)))}
