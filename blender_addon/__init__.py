@@ -61,14 +61,15 @@ class MocapSettings(PropertyGroup):
 
 
 class MOCAP_OT_import_take(Operator):
-    """Import a body_motion.npz take as an animated armature with body, cameras and 3D points"""
+    """Import a body_motion.npz take as an animated armature with body, cameras and 3D points (a people.toml:
+    every performer of the take)"""
 
     bl_idname = "mocap.import_take"
     bl_label = "Import Take"
     bl_options = {"REGISTER", "UNDO"}
 
     filepath: StringProperty(subtype="FILE_PATH")
-    filter_glob: StringProperty(default="*.npz", options={"HIDDEN"})
+    filter_glob: StringProperty(default="*.npz;people.toml", options={"HIDDEN"})
     cameras: BoolProperty(name="Cameras", default=True, description="Add the session's calibrated cameras")
     points: BoolProperty(name="3D points", default=False, description="Add points3d.npz as animated empties")
     mesh: BoolProperty(name="Body mesh", default=True)
@@ -87,8 +88,12 @@ class MOCAP_OT_import_take(Operator):
         points = (self.points_path or found.get("points")) if self.points else None
 
         def work(report):
-            out = ops_import.import_take(context, self.filepath, rig_path=rig or None, points_path=points or None,
-                                         with_mesh=self.mesh, report=report)
+            if ops_import.is_people_file(self.filepath):
+                out = ops_import.import_people(context, self.filepath, rig_path=rig or None, points=self.points,
+                                               with_mesh=self.mesh, report=report)[0]
+            else:
+                out = ops_import.import_take(context, self.filepath, rig_path=rig or None,
+                                             points_path=points or None, with_mesh=self.mesh, report=report)
             context.scene.mocap.source = out["armature"]
 
         return _run(self, work)
@@ -195,7 +200,11 @@ def poll_pipeline():
     if job.returncode == 0:
         found = ops_pipeline.find_results(job.session)
         try:
-            if found["take"] is not None:
+            if found["people"] is not None:
+                out = ops_import.import_people(context, found["people"], rig_path=found["rig"], report=print)[0]
+                context.scene.mocap.source = out["armature"]
+                context.scene.mocap.status = f"imported {found['people'].parent.name}"
+            elif found["take"] is not None:
                 out = ops_import.import_take(context, found["take"], rig_path=found["rig"],
                                              points_path=found["points"], report=print)
                 context.scene.mocap.source = out["armature"]
@@ -245,7 +254,7 @@ class MOCAP_PT_panel(Panel):
 
 
 def _menu_import(self, context):
-    self.layout.operator(MOCAP_OT_import_take.bl_idname, text="Mocap take (body_motion.npz)")
+    self.layout.operator(MOCAP_OT_import_take.bl_idname, text="Mocap take (body_motion.npz, people.toml)")
 
 
 classes = (MocapSettings, MOCAP_OT_import_take, MOCAP_OT_retarget, MOCAP_OT_export, MOCAP_OT_run_pipeline,

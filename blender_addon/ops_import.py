@@ -1,4 +1,5 @@
-"""Import a capture take: ``body_motion.npz`` -> animated armature (+ skinned body, cameras, point empties).
+"""Import a capture take: ``body_motion.npz`` -> animated armature (+ skinned body, cameras, point empties);
+a take with several performers (its ``people.toml``) -> one armature per performer, named after them.
 
 Plain functions; the operators in ``__init__.py`` only collect options and report. The mocap modules come
 from ``_vendor`` (copied in when the add-on zip is built), so nothing is installed into Blender.
@@ -21,21 +22,58 @@ MAX_SKELETON_MISMATCH = 0.01
 def find_session_files(take_path: str | Path) -> dict[str, Path | None]:
     """The camera rig and 3D points belonging to a take in the session layout, where they exist.
 
-    ``<output>/takes/<take>/body_motion.npz`` has its points beside it and the rig in
-    ``<output>/calibration/camera_rig.toml``.
+    ``<output>/takes/<take>/body_motion.npz`` (or a performer's ``.../<take>/people/<name>/body_motion.npz``, or
+    a take's ``people.toml``) has its points beside it and the rig in ``<output>/calibration/camera_rig.toml``.
     """
     from ._vendor.mocap.layout import CalibrationLayout, OutputLayout, TakeLayout
 
     take = Path(take_path)
     files = TakeLayout(take.parent, take.parent.name)
     beside = CalibrationLayout(take.parent).rig  # a rig copied next to the take
-    rig = next((p for p in (OutputLayout(take.parent.parent.parent).calibration.rig, beside) if p.is_file()), None)
+    above = [OutputLayout(folder).calibration.rig for folder in take.parents]  # the output folder holds it
+    rig = next((p for p in (*above, beside) if p.is_file()), None)
     return {"rig": rig, "points": files.points3d if files.points3d.is_file() else None}
+
+
+def is_people_file(path: str | Path) -> bool:
+    """Whether ``path`` is a take's ``people.toml`` (a take with several performers)."""
+    from ._vendor.mocap.layout import TakeLayout
+
+    return Path(path).name == TakeLayout(Path("take"), "take").people.name
+
+
+def import_people(context, people_path: str | Path, *, rig_path: str | Path | None = None, points: bool = False,
+                  with_mesh: bool = True, bone_display: str = "to_child", report=print) -> list[dict]:
+    """Import every performer of a take with several: one armature per performer, named after them (their
+    ``body_motion.npz`` as listed in ``people.toml``); the cameras once; each one's 3D points when ``points``.
+
+    Returns one :func:`import_take` result per performer, in ``people.toml`` order.
+    """
+    from ._vendor.mocap.errors import InputError
+    from ._vendor.mocap.people.roster import read_roster
+
+    people_path = Path(people_path)
+    roster = read_roster(people_path)
+    take_dir = people_path.parent
+    missing = [p.name for p in roster.people if not (take_dir / p.files.get("body_motion", "")).is_file()]
+    if missing or not roster.people:
+        raise InputError(f"no fitted body for {', '.join(missing) or 'anyone'} in take {roster.take!r}",
+                         path=people_path, fix="run the pipeline up to the fit stage (`mocap run`) first")
+    out = []
+    for k, p in enumerate(roster.people):
+        own = take_dir / p.files["body_motion"]
+        pts = take_dir / p.files.get("points3d", "")
+        out.append(import_take(context, own, rig_path=rig_path if k == 0 else None,
+                               points_path=pts if points and pts.is_file() else None, with_mesh=with_mesh,
+                               bone_display=bone_display, report=report, name=p.name,
+                               collection_name=f"{roster.take} {p.name}"))
+    report(f"imported {len(out)} performers of {roster.take}: {', '.join(roster.names)}")
+    return out
 
 
 def import_take(context, filepath: str | Path, *, rig_path: str | Path | None = None,
                 points_path: str | Path | None = None, with_mesh: bool = True, bone_display: str = "to_child",
-                report=print) -> dict:
+                report=print, name: str = "mocap_body", collection_name: str | None = None) -> dict:
     """Build the take in the current scene: armature keyed on every frame at the take's frame rate.
 
     Args:
@@ -46,6 +84,8 @@ def import_take(context, filepath: str | Path, *, rig_path: str | Path | None = 
         with_mesh: add the skinned body (the open body model when the add-on ships it, else bone shapes).
         bone_display: ``"to_child"`` or ``"keep"`` (see ``mocap.export.blender_scene.build_armature``).
         report: called with one-line messages for the user.
+        name: the armature object's name (a performer's name for a take with several).
+        collection_name: the new collection's name after "mocap " (default: the take's).
 
     Returns:
         ``{"armature", "mesh", "cameras", "points"}`` (objects, None or lists).
@@ -61,8 +101,9 @@ def import_take(context, filepath: str | Path, *, rig_path: str | Path | None = 
     motion = BodyMotion.load(filepath)
     anim = from_body_motion(motion)
     bad = int((~np.isfinite(anim.local_rotations).all(axis=(1, 2, 3))).sum())
-    collection = _new_collection(context, filepath.parent.name if filepath.stem == "body_motion" else filepath.stem)
-    arm = blender_scene.build_armature(anim, "mocap_body", bone_display=bone_display, collection=collection)
+    default = filepath.parent.name if filepath.stem == "body_motion" else filepath.stem
+    collection = _new_collection(context, collection_name or default)
+    arm = blender_scene.build_armature(anim, name, bone_display=bone_display, collection=collection)
     arm[TAKE_PROPERTY] = str(filepath)
     out = {"armature": arm, "mesh": None, "cameras": [], "points": None}
     if with_mesh:

@@ -95,7 +95,8 @@ class PipelineJob:
 
 
 def find_results(session: str | Path) -> dict[str, Path | None]:
-    """The newest ``body_motion.npz`` and ``points3d.npz`` under a session folder, and its camera rig."""
+    """The newest ``body_motion.npz`` and ``points3d.npz`` under a session folder, and its camera rig; when that
+    body is a performer's of a take with several, the take's ``people.toml`` as ``people`` (else None)."""
     from ._vendor.mocap.layout import CalibrationLayout, TakeLayout
 
     session = Path(session)
@@ -107,5 +108,9 @@ def find_results(session: str | Path) -> dict[str, Path | None]:
 
     rig_name = CalibrationLayout(Path("calibration")).rig
     rigs = [p for p in session.rglob(rig_name.name) if p.parent.name == rig_name.parent.name]
-    return {"take": newest(names.body_motion.name), "points": newest(names.points3d.name),
-            "rig": max(rigs, key=lambda p: p.stat().st_mtime) if rigs else None}
+    take = newest(names.body_motion.name)
+    people = take.parent.parent.parent / names.people.name if take is not None else None
+    return {"take": take, "points": newest(names.points3d.name),
+            "rig": max(rigs, key=lambda p: p.stat().st_mtime) if rigs else None,
+            "people": people if people is not None and people.is_file() and take.parent.parent.name
+            == names.people_dir.name else None}

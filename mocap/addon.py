@@ -32,7 +32,7 @@ VENDOR = "_vendor"
 SEED_MODULES = (
     "mocap.body.motion", "mocap.body.animation", "mocap.export.bone_frames", "mocap.export.blender_scene",
     "mocap.export.blender_export", "mocap.export.retarget", "mocap.export.rigs", "mocap.export.bvh", "mocap.camera",
-    "mocap.layout",
+    "mocap.layout", "mocap.people.roster",
 )
 #: Shipped only with the open body model (for the skinned body mesh).
 BODY_MODEL_MODULES = ("mocap.body.lbs", "mocap.bodymodels")

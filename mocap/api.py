@@ -7,8 +7,9 @@ Each stage is also callable on arrays; see the functions each of these wraps.
 >>> motion = mocap.load_body_motion("out/api/takes/demo/body_motion.npz")
 >>> mocap.export_motion(motion, "walk_mixamo.fbx", rig="mixamo")
 
-(``export_motion`` and ``write_report`` are not called ``export`` and ``report``: those are the names of the
-``mocap.export`` and ``mocap.report`` packages, which would replace such functions on import.)
+(``synchronize``, ``export_motion`` and ``write_report`` are not called ``sync``, ``export`` and ``report``:
+those are the names of the ``mocap.sync``, ``mocap.export`` and ``mocap.report`` packages, which would replace
+such functions on import.)
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _session(session, output_dir=None):
 
 def run(session, config=None, *, takes: Sequence[str] | None = None, output_dir=None, accept: bool = False,
         keep_going: bool = False):
-    """``mocap run``: calibrate -> detect -> triangulate -> fit -> export -> report, reusing finished stages.
+    """``mocap run``: calibrate -> detect -> sync -> triangulate -> fit -> export -> report, reusing finished stages.
 
     Args:
         session: a session folder (with ``session.toml``) or a `mocap.session.Session`.
@@ -42,18 +43,42 @@ def run(session, config=None, *, takes: Sequence[str] | None = None, output_dir=
     return run_session(s, config, takes=takes, accept=accept, keep_going=keep_going)
 
 
-def calibrate(session, config=None, *, output_dir=None, accept: bool = False):
-    """``mocap calibrate``; on arrays: `mocap.calibration.pipeline.calibrate_detections`. A session with
-    ``[calibration] rig = "FILE"`` imports that file instead (`mocap.calibration.imported.ImportedRig`)."""
+def run_batch(roots, config=None, *, backend: str = "local", address: str | None = None, workers: int = 0,
+              output=None, overrides: dict | None = None, accept: bool = False, progress=None):
+    """``mocap batch``: every take of every session under ``roots``, on this machine or a Ray cluster.
+
+    Args:
+        roots: folders searched for ``session.toml`` (or session files).
+        config: a path to a run-config TOML (every session), or None.
+        overrides: ``{table: {setting: value}}`` over it (like ``--set``), e.g. ``{"until": "fit"}``.
+        output: where ``batch.toml`` and ``batch_index.html`` go (default: the current folder).
+    Returns:
+        a `mocap.batch.BatchResult` (``.takes``: one `TakeRecord` per take, in order).
+    """
+    from mocap.batch import run_batch as run_all
+
+    return run_all([roots] if isinstance(roots, (str, Path)) else roots, backend=backend, address=address,
+                   workers=workers, output=output, config_file=config, overrides=overrides, accept=accept,
+                   progress=progress)
+
+
+def calibrate(session, config=None, *, output_dir=None, accept: bool = False, sync=None):
+    """``mocap calibrate`` (the calibration take synchronized first, ``sync`` a `mocap.sync.stage.SyncConfig`);
+    on arrays: `mocap.calibration.pipeline.calibrate_detections`. A session with ``[calibration] rig = "FILE"``
+    imports that file instead (`mocap.calibration.imported.ImportedRig`)."""
     from mocap.calibration.config import CalibrationConfig
     from mocap.calibration.pipeline import calibrate_session
+    from mocap.sync.calibration import calibration_aligner
+    from mocap.sync.stage import SyncConfig
 
     s = _session(session, output_dir)
     if s.rig is not None:
         from mocap.calibration.imported import import_session_rig
 
         return import_session_rig(s)
-    return calibrate_session(s, config or CalibrationConfig(), accept=accept)
+    config = config or CalibrationConfig()
+    align = calibration_aligner(s, sync or SyncConfig(), stride=config.detect.stride)
+    return calibrate_session(s, config, accept=accept, align=align)
 
 
 def import_session(folder, tool: str, output=None, *, force: bool = False) -> Path:
@@ -77,6 +102,14 @@ def detect(session, take: str, config=None, *, output_dir=None):
     from mocap.keypoints2d.stage import DetectionConfig, detect_take
 
     return detect_take(_session(session, output_dir), take, config or DetectionConfig())
+
+
+def synchronize(session, take: str, config=None, *, output_dir=None):
+    """``mocap sync`` -> `SyncResult` (``.sync`` is the `TakeSync` written to ``sync.toml``); on arrays:
+    `mocap.sync.stage.estimate_clocks`, `mocap.sync.motion.motion_sync`, `mocap.sync.audio.audio_sync`."""
+    from mocap.sync.stage import SyncConfig, sync_take
+
+    return sync_take(_session(session, output_dir), take, config or SyncConfig())
 
 
 def triangulate(session, take: str, config=None, smoothing=None, *, output_dir=None):

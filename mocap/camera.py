@@ -22,7 +22,7 @@ order never depends on sorting names.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,7 @@ import numpy as np
 
 from mocap.errors import InputError
 from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from mocap.named import NamedCameras
 
 CameraModel = Literal["pinhole", "fisheye"]
 CAMERA_MODELS = ("pinhole", "fisheye")
@@ -298,7 +299,7 @@ def check_camera(cam: Camera) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class CameraRig:
+class CameraRig(NamedCameras[Camera]):
     """An ordered set of calibrated cameras sharing one world frame (metres).
 
     Attributes:
@@ -310,29 +311,8 @@ class CameraRig:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cameras", tuple(self.cameras))
+        self._freeze_cameras()
         _check_finite_metadata(self.metadata)
-        names = [c.name for c in self.cameras]
-        if len(set(names)) != len(names):
-            raise ValueError(f"camera names must be unique, got {names}")
-
-    def __len__(self) -> int:
-        return len(self.cameras)
-
-    def __iter__(self) -> Iterator[Camera]:
-        return iter(self.cameras)
-
-    def __getitem__(self, key: int | str) -> Camera:
-        if isinstance(key, str):
-            for cam in self.cameras:
-                if cam.name == key:
-                    return cam
-            raise KeyError(f"no camera named {key!r}; cameras are {self.names}")
-        return self.cameras[key]
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.cameras]
 
     def with_video_offsets(self, offsets: dict[str, tuple[float, float] | None]) -> CameraRig:
         """The rig with ``video_offset`` of the named cameras set (``None``: left as it is)."""

@@ -7,14 +7,23 @@ file names::
       run_config.toml  index.html  mocap.log
       calibration/                     CalibrationLayout
         camera_rig.toml  camera_rig.rejected.toml  calibration_quality.toml / .png
-        board_detections.npz  calibration_config.toml  sync.toml  rig_source.toml  .calibrate.stamp.toml
+        board_detections.npz  calibration_config.toml  sync.toml  sync_curves.npz  rig_source.toml
+        .calibrate.stamp.toml
       takes/<take>/                    TakeLayout
-        keypoints2d.npz  sync.toml  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
+        keypoints2d.npz  sync.toml  sync_curves.npz  people.toml  points3d_raw.npz  points3d.npz  points3d.{trc,c3d,csv}
         body_motion.npz  fit.toml  report.html  .<stage>.stamp.toml
         export/<take>_<rig>.<ext>  export/pose2sim/  overlay/<camera>.mp4
+        candidates2d.npz  people_tracks.npz  export/<take>_<performer>_<rig>.<ext>   (several performers)
+        people/<performer>/             TakeLayout.person(name): that performer's keypoints2d.npz,
+                                        points3d*.npz, body_motion.npz, fit.toml, report.html, stamps
+        cameras/<camera>/keypoints2d.npz  .detect.stamp.toml     (one camera's detections, ``mocap batch``)
+
+    <batch output>/                    BatchLayout (``mocap batch --output``)
+      batch.toml  batch_index.html  batch.log
 
     <session>/ground_truth/            GroundTruthLayout (sessions made by ``mocap synth``)
-      camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz
+      camera_rig.toml  board_poses.npz  <take>/joints.npz  <take>/body_motion.npz  <take>/sync.toml
+      <take>/performers.toml  <take>/<performer>/joints.npz, body_motion.npz   (several performers)
 
 Take and camera names become folder and file names, so they must be plain names (:func:`check_name`):
 no path separators, no ``.``/``..``, nothing that could reach outside the output folder.
@@ -97,6 +106,10 @@ class CalibrationLayout:
         return self.folder / "sync.toml"
 
     @property
+    def sync_curves(self) -> Path:
+        return self.folder / "sync_curves.npz"
+
+    @property
     def source(self) -> Path:
         """Where an imported rig came from (``[calibration] rig`` in session.toml)."""
         return self.folder / "rig_source.toml"
@@ -121,8 +134,34 @@ class TakeLayout:
         return self.folder / "sync.toml"
 
     @property
+    def sync_curves(self) -> Path:
+        """What the sync stage saw (correlation curves, drift windows), for the report."""
+        return self.folder / "sync_curves.npz"
+
+    @property
     def people(self) -> Path:
+        """The performers of a take with several (ids, names, frames, their files)."""
         return self.folder / "people.toml"
+
+    @property
+    def candidates2d(self) -> Path:
+        """Every person each camera found per frame (several performers), before association."""
+        return self.folder / "candidates2d.npz"
+
+    @property
+    def people_tracks(self) -> Path:
+        """Which candidate each camera gives each performer per frame, and their 3D centres."""
+        return self.folder / "people_tracks.npz"
+
+    @property
+    def people_dir(self) -> Path:
+        return self.folder / "people"
+
+    def person(self, name: str) -> TakeLayout:
+        """``people/<name>/``: one performer's own files, named as a single-person take's
+        (``keypoints2d.npz``, ``points3d.npz``, ``body_motion.npz``, ...); ``name`` must be a plain name."""
+        folder = self.people_dir / check_name(name, "performer")
+        return TakeLayout(check_inside(folder, self.folder), name)
 
     @property
     def points3d_raw(self) -> Path:
@@ -135,6 +174,10 @@ class TakeLayout:
     def points3d_file(self, fmt: str) -> Path:
         """``points3d.<fmt>``: the smoothed points as a TRC, C3D or CSV file."""
         return self.folder / f"points3d.{fmt}"
+
+    def point_files(self) -> list[Path]:
+        """The ``points3d.<fmt>`` files that exist."""
+        return sorted(self.folder.glob("points3d.*"))
 
     @property
     def body_motion(self) -> Path:
@@ -152,9 +195,11 @@ class TakeLayout:
     def export_dir(self) -> Path:
         return self.folder / "export"
 
-    def export_file(self, rig: str, suffix: str) -> Path:
-        """``export/<take>_<rig><suffix>``, e.g. ``export/walk_mixamo.fbx``."""
-        return self.export_dir / f"{self.name}_{rig}{suffix}"
+    def export_file(self, rig: str, suffix: str, performer: str | None = None) -> Path:
+        """``export/<take>_<rig><suffix>``, e.g. ``export/walk_mixamo.fbx``; one performer's file of a take
+        with several: ``export/<take>_<performer>_<rig><suffix>``."""
+        who = f"_{check_name(performer, 'performer')}" if performer else ""
+        return self.export_dir / f"{self.name}{who}_{rig}{suffix}"
 
     @property
     def pose2sim_project(self) -> Path:
@@ -171,8 +216,19 @@ class TakeLayout:
     def stamp(self, stage: str) -> Path:
         return stamp_file(self.folder, stage)
 
+    def camera_dir(self, camera: str) -> Path:
+        """``cameras/<camera>/``: one camera's share of a stage (``mocap batch`` detects per camera)."""
+        return self.folder / "cameras" / check_name(camera, "camera")
+
+    def keypoints2d_camera(self, camera: str) -> Path:
+        """One camera's detected keypoints (a one-camera ``Keypoints2D``), merged into ``keypoints2d.npz``."""
+        return self.camera_dir(camera) / "keypoints2d.npz"
+
+    def camera_stamp(self, camera: str, stage: str) -> Path:
+        return stamp_file(self.camera_dir(camera), stage)
+
     #: The files of which at least one must exist for a take to have results (report, index).
-    RESULT_FILES = ("keypoints2d", "points3d", "body_motion")
+    RESULT_FILES = ("keypoints2d", "points3d", "body_motion", "candidates2d", "people")
 
     def results(self) -> list[Path]:
         return [getattr(self, name) for name in self.RESULT_FILES]
@@ -207,6 +263,27 @@ class OutputLayout:
 
 
 @dataclass(frozen=True)
+class BatchLayout:
+    """The folder ``mocap batch`` writes its summary to (``--output``, default the current folder)."""
+
+    root: Path
+
+    @property
+    def summary(self) -> Path:
+        """``batch.toml``: every take of the batch with its status, seconds per stage, verdict and error."""
+        return self.root / "batch.toml"
+
+    @property
+    def index(self) -> Path:
+        """``batch_index.html``: every take with a link to its report."""
+        return self.root / "batch_index.html"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "batch.log"
+
+
+@dataclass(frozen=True)
 class GroundTruthLayout:
     """``<session>/ground_truth/``: the known answers of a synthetic session."""
 
@@ -220,8 +297,21 @@ class GroundTruthLayout:
     def board_poses(self) -> Path:
         return self.folder / "board_poses.npz"
 
-    def joints(self, take: str) -> Path:
-        return self.folder / check_name(take, "take") / "joints.npz"
+    def _take(self, take: str, performer: str | None) -> Path:
+        folder = self.folder / check_name(take, "take")
+        return folder / check_name(performer, "performer") if performer else folder
 
-    def body_motion(self, take: str) -> Path:
-        return self.folder / check_name(take, "take") / "body_motion.npz"
+    def joints(self, take: str, performer: str | None = None) -> Path:
+        """``<take>/joints.npz``; one performer's of a take with several: ``<take>/<performer>/joints.npz``."""
+        return self._take(take, performer) / "joints.npz"
+
+    def body_motion(self, take: str, performer: str | None = None) -> Path:
+        return self._take(take, performer) / "body_motion.npz"
+
+    def performers(self, take: str) -> Path:
+        """``<take>/performers.toml``: the true performers of a take with several (names, in order)."""
+        return self._take(take, None) / "performers.toml"
+
+    def sync(self, take: str) -> Path:
+        """The true camera clocks of a take (``sync.toml`` format)."""
+        return self._take(take, None) / "sync.toml"

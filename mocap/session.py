@@ -16,6 +16,7 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     name = "my_session"
     board = "charuco_7x5_a1"          # a built-in board (calibration/boards) or a .toml path
     output_dir = "output"             # optional, relative to the session folder
+    performers = ["ana", "ben"]       # optional: several performers (names in order of appearance)
 
     [[cameras]]                       # the camera order used in every output file
     name = "cam0"
@@ -32,11 +33,21 @@ A session is one capture: a camera rig, its calibration take, and the motion tak
     [[takes]]
     name = "walk"
     videos = "takes/{take}/{camera}.mp4"    # the default pattern
+    # performers = ["ana", "ben"]           # optional: this take's performers (overrides the session's)
     # fps = 60                              # optional: the take's frame rate (default: from its videos)
     # keypoints = { format = "openpose", paths = "pose/{camera}_json", keypoint_set = "halpe26" }
     #                                       # optional: 2D keypoints another tool made, imported instead of
     #                                       # detecting (format, paths: a pattern or a list in camera order,
     #                                       # optional keypoint_set and person = "best" | N)
+    # time_offsets = { cam1 = 0.25 }        # optional: seconds after the first camera, set by hand
+    # synchronized = true                   # optional: frame i of every camera is one instant (hardware sync,
+    #                                       # or a tool that synchronized these files): nothing to estimate
+
+Unsynchronized cameras (see the README): a ``[[cameras]]`` entry may give ``fps`` (its true frame
+rate, when the file's is wrong), ``drift_ppm`` (its clock's rate error against the first camera) and
+``time_offset`` (seconds after the first camera, in every take); a take's ``time_offsets`` table (and
+``[calibration] time_offsets`` for the calibration take) wins over ``time_offset``. Hand-given values
+override what the sync stage finds.
 
 An existing calibration instead of a calibration take: ``rig = "calibration/Calib.qca.txt"`` in
 ``[calibration]`` (any format ``mocap calib convert`` reads, detected the same way); then ``board`` and the
@@ -74,6 +85,9 @@ class CameraEntry:
     model: str = "pinhole"
     mirrored: bool | None = None
     video_offset: tuple[float, float] | None = None
+    fps: float | None = None
+    drift_ppm: float | None = None
+    time_offset: float | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,10 @@ class Take:
     videos: tuple[Path, ...]
     fps: float | None = None
     keypoints: KeypointFiles | None = None
+    time_offsets: dict[str, float] = field(default_factory=dict, hash=False)
+    synchronized: bool = False
+    performers: tuple[str, ...] | None = None
+    """This take's performers (overrides the session's); None: the session's."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,10 @@ class Session:
     calibration_options: dict[str, Any] = field(default_factory=dict)
     rig: Path | None = None
     """An existing calibration file (``[calibration] rig``), imported instead of calibrating."""
+    calibration_time_offsets: dict[str, float] = field(default_factory=dict)
+    performers: tuple[str, ...] = ()
+    """Names of the performers of a take with several, in order of first appearance (``people.toml``'s
+    ids); their number is the default ``max_people`` of detection. Empty: one performer, or counted."""
 
     @property
     def file(self) -> Path:
@@ -129,12 +151,31 @@ class Session:
         """The known answers of a synthetic session (the folder may not exist)."""
         return GroundTruthLayout(self.root / "ground_truth")
 
+    def performers_of(self, take: str) -> tuple[str, ...]:
+        """The performers of a take: its own ``performers``, else the session's (empty: not said)."""
+        own = self.take(take).performers
+        return own if own is not None else self.performers
+
     def take(self, name: str) -> Take:
         for t in self.takes:
             if t.name == name:
                 return t
         raise InputError(f"no take named {name!r} (takes: {', '.join(t.name for t in self.takes) or 'none'})",
                          path=self.file, fix="add it as a [[takes]] entry or pick one of the listed takes")
+
+    def sync_overrides(self, take: str | None) -> dict[str, dict[str, float]]:
+        """Hand-given clock values per camera name (``time_offset``, ``fps``, ``drift_ppm``) for ``take``
+        (None: the calibration take), for :func:`mocap.sync.clock.apply_overrides`."""
+        offsets = self.calibration_time_offsets if take is None else self.take(take).time_offsets
+        if take is not None and self.take(take).synchronized:  # every camera at 0, unless given otherwise
+            offsets = {**{c.name: 0.0 for c in self.cameras}, **offsets}
+        out: dict[str, dict[str, float]] = {}
+        for cam in self.cameras:
+            values = {"fps": cam.fps, "drift_ppm": cam.drift_ppm, "time_offset": offsets.get(cam.name, cam.time_offset)}
+            values = {k: v for k, v in values.items() if v is not None}
+            if values:
+                out[cam.name] = values
+        return out
 
     @classmethod
     def of(cls, session: Session | str | Path) -> Session:
@@ -186,12 +227,40 @@ class Session:
                     isinstance(v, (int, float)) and not isinstance(v, bool) for v in offset)):
                 raise bad(f"camera {name!r}: video_offset must be two numbers [x, y] (pixels)",
                           "e.g. video_offset = [4, 0] for a video 8 pixels narrower than its calibration, centred")
+            if "fps" in c and not c["fps"] > 0:
+                raise bad(f"camera {name!r}: fps must be positive, got {c['fps']!r}", "e.g. fps = 29.97")
+            clock = {k: float(c[k]) for k in ("fps", "drift_ppm", "time_offset") if k in c}
             cameras.append(CameraEntry(name, model, None if mirrored == "auto" else bool(mirrored),
-                                       None if offset is None else (float(offset[0]), float(offset[1]))))
+                                       None if offset is None else (float(offset[0]), float(offset[1])), **clock))
         names = [c.name for c in cameras]
         if len(set(names)) != len(names):
             raise bad(f"camera names are not unique: {names}", "rename the duplicated [[cameras]] entries")
+
+        def offsets(table: Any, where: str) -> dict[str, float]:
+            if not isinstance(table, dict):
+                raise bad(f"{where}: time_offsets must be a table of camera = seconds",
+                          f"e.g. time_offsets = {{ {names[-1]} = 0.25 }}")
+            for key, value in table.items():
+                if key not in names:
+                    raise bad(f"{where}: time_offsets names an unknown camera {key!r}",
+                              f"use the [[cameras]] names: {', '.join(names)}")
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise bad(f"{where}: time_offsets.{key} must be a number of seconds, not {value!r}",
+                              f"e.g. time_offsets = {{ {key} = 0.25 }}")
+            return {str(k): float(v) for k, v in table.items()}
+
+        def performer_names(spec: Any, where: str) -> tuple[str, ...]:
+            if not isinstance(spec, list):
+                raise bad(f"{where}performers must be a list of names", 'e.g. performers = ["ana", "ben"]')
+            found = tuple(check_name(p, "performer", source=file) for p in spec)
+            if len(set(found)) != len(found):
+                raise bad(f"{where}performer names are not unique: {list(found)}",
+                          "give every performer a distinct name")
+            return found
+
+        performers = performer_names(data.get("performers", []), "")
         calib = dict(data.get("calibration", {}))
+        calib_offsets = offsets(calib.pop("time_offsets", {}), "[calibration]")
         rig = calib.pop("rig", None)
         if rig is not None and not (isinstance(rig, str) and rig.strip()):
             raise bad("[calibration] rig must be the path of a calibration file",
@@ -240,8 +309,10 @@ class Session:
                     raise bad(f"{where}: keypoints person must be \"best\" or an index >= 0", 'e.g. person = "best"')
                 kp = KeypointFiles(kp["format"], videos(kp["paths"], f"{where} keypoints", name, "paths"),
                                    kp.get("keypoint_set"), person)
+            cast = performer_names(t["performers"], f"{where}: ") if "performers" in t else None
             takes.append(Take(name, videos(t.get("videos", DEFAULT_TAKE_VIDEOS), where, name),
-                              float(fps) if fps is not None else None, kp))
+                              float(fps) if fps is not None else None, kp, offsets(t.get("time_offsets", {}), where),
+                              t.get("synchronized", False), cast))
         take_names = [t.name for t in takes]
         if len(set(take_names)) != len(take_names):
             raise bad(f"take names are not unique: {take_names}", "rename the duplicated [[takes]] entries")
@@ -252,7 +323,8 @@ class Session:
         return cls(root=root, name=str(data.get("name", root.name)), cameras=tuple(cameras), board=board,
                    calibration_videos=calib_videos, floor_videos=floor_videos, takes=tuple(takes),
                    output_dir=out if out.is_absolute() else root / out, calibration_options=calib,
-                   rig=_absolute(root, rig) if rig is not None else None)
+                   rig=_absolute(root, rig) if rig is not None else None, calibration_time_offsets=calib_offsets,
+                   performers=performers)
 
 
 def _absolute(root: Path, path: str) -> Path:
@@ -272,6 +344,7 @@ SESSION_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "cameras": ((list,), 'a list of [[cameras]] tables, e.g. [[cameras]] name = "cam0"'),
     "calibration": ((dict,), "a [calibration] table"),
     "takes": ((list,), 'a list of [[takes]] tables, e.g. [[takes]] name = "walk"'),
+    "performers": ((list,), 'a list of names, e.g. ["ana", "ben"]'),
 }
 CAMERA_KEYS = {
     "name": ((str,), "a plain name"),
@@ -279,6 +352,9 @@ CAMERA_KEYS = {
     "mirrored": ((bool, str), 'true, false or "auto"'),
     "video_offset": ((list,), "[x, y] pixels: where the take videos' top-left pixel lies in the calibrated image, "
                               "e.g. [4, 0]"),
+    "fps": ((int, float), "the camera's real frames per second, e.g. 29.97"),
+    "drift_ppm": ((int, float), "its clock's rate error against the first camera, parts per million"),
+    "time_offset": ((int, float), "seconds after the first camera, in every take"),
 }
 TAKE_KEYS = {
     "name": ((str,), "a plain name"),
@@ -286,6 +362,9 @@ TAKE_KEYS = {
     "fps": ((int, float), "the take's frames per second, e.g. 60"),
     "keypoints": ((dict,), 'a table of another tool\'s 2D keypoints, e.g. { format = "openpose", paths = '
                            '"pose/{camera}_json" }'),
+    "time_offsets": ((dict,), "a table of camera = seconds after the first camera, e.g. { cam1 = 0.25 }"),
+    "synchronized": ((bool,), "true when frame i of every camera is one instant (nothing for mocap sync to find)"),
+    "performers": ((list,), 'this take\'s performer names, e.g. ["ana", "ben"]'),
 }
 KEYPOINTS_KEYS = {
     "format": ((str,), 'a keypoint file format: "openpose", "dlc" or "mmpose"'),

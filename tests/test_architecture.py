@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mocap"
 #: Layers in data-flow order; a module may import its own layer and those before it, never a later one.
 LAYERS = [
     ("mocap._version", "mocap.errors", "mocap.units", "mocap.geometry", "mocap.registry", "mocap.parallel",
-     "mocap.config", "mocap.io", "mocap.layout"),
+     "mocap.config", "mocap.io", "mocap.layout", "mocap.named"),
     ("mocap.camera", "mocap.multiview", "mocap.session"),
     ("mocap.body", "mocap.bodymodels"),
     ("mocap.calibration",),

@@ -262,6 +262,34 @@ def test_nan_frames_and_missing_hands_import(addon, tmp_path):
     assert np.isfinite(values).all() and len(curves[0].keyframe_points) == 20
 
 
+def test_import_every_performer_of_a_take(addon, tmp_path):
+    """A take with several performers: picking its people.toml imports one armature per performer, named after
+    them, each on its own motion; the cameras once."""
+    from mocap.io.tomlio import write_toml
+    from mocap.layout import OutputLayout
+    from mocap.people.roster import Performer, Roster
+
+    out = OutputLayout(tmp_path / "output")
+    ring(4).save(out.calibration.rig)
+    take = out.take("duet")
+    motions = {"ana": sample_motion(30, fps=25.0, seed=5), "ben": sample_motion(30, fps=25.0, seed=6)}
+    people = []
+    for k, (name, m) in enumerate(motions.items()):
+        path = m.save(take.person(name).body_motion)
+        people.append(Performer(k, name, 0, 29, 30, f"people/{name}",
+                                {"body_motion": path.relative_to(take.folder).as_posix()}))
+    write_toml(take.people, Roster("duet", tuple(people), 30, 25.0, tuple(f"cam{k}" for k in range(4))).to_dict())
+    assert bpy.ops.mocap.import_take(filepath=str(take.people), cameras=True) == {"FINISHED"}
+    names = list(skeleton.JOINT_NAMES[:22])
+    for name, m in motions.items():
+        assert _joint_error(_armature(name), m, names) < 1e-4
+    assert len([o for o in bpy.data.objects if o.type == "CAMERA"]) == 4
+    assert bpy.context.scene.mocap.source.name == "ana"
+    (take.person("ben").body_motion).unlink()
+    with pytest.raises(RuntimeError, match="no fitted body for ben"):
+        bpy.ops.mocap.import_take(filepath=str(take.people))
+
+
 @pytest.mark.parametrize("content", [b"not a motion", b"PK\x03\x04 broken zip"])
 def test_wrong_file_gives_an_operator_error_not_a_traceback(addon, tmp_path, content):
     bad = tmp_path / "body_motion.npz"

@@ -131,7 +131,8 @@ def test_non_integer_frame_rate_and_kept_joint_frames(bpy):
     assert np.abs(pose_heads(arm, anim.names) - P[4]).max() < 1e-5
 
 
-def test_skinned_mesh_follows_bones_after_fbx_round_trip(bpy, tmp_path):
+@pytest.mark.parametrize("fmt", ["fbx", "glb"])
+def test_skinned_mesh_follows_bones_after_round_trip(bpy, tmp_path, fmt):
     from mocap.export.blender_export import export_blender
     from mocap.export.blender_scene import SkinnedMesh
 
@@ -144,7 +145,14 @@ def test_skinned_mesh_follows_bones_after_fbx_round_trip(bpy, tmp_path):
     for k, j in enumerate(joints):
         weights[4 * k:4 * k + 4, j] = 1.0
     mesh = SkinnedMesh(verts, faces, weights, anim.names)
-    path = export_blender(anim, tmp_path / "skinned.fbx", mesh=mesh)
+    path = export_blender(anim, tmp_path / f"skinned.{fmt}", mesh=mesh)
+    if fmt == "glb":  # the animation written with numpy: one animation, every frame, beside Blender's skin
+        from mocap.export.gltf_animation import read_glb
+
+        doc, _ = read_glb(path)
+        assert len(doc["skins"]) == 1 and len(doc["animations"]) == 1
+        times = doc["accessors"][doc["animations"][0]["samplers"][0]["input"]]
+        assert times["count"] == anim.n_frames and times["max"][0] == pytest.approx((anim.n_frames - 1) / anim.fps)
     scene, arm = reimport(bpy, path, 30)
     body = next(o for o in scene.objects if o.type == "MESH")
     P, W = anim.world_transforms()
@@ -157,6 +165,19 @@ def test_skinned_mesh_follows_bones_after_fbx_round_trip(bpy, tmp_path):
     want = np.concatenate([(verts[4 * k:4 * k + 4] - anim.rest_positions[j]) @ D[f, j].T + P[f, j]
                            for k, j in enumerate(joints)])
     assert np.abs(got - want).max() < 1e-3
+
+
+def test_writing_a_user_scene_keeps_its_armature_modifiers_on(bpy, tmp_path):
+    from mocap.export.blender_export import write_scene_file
+    from mocap.export.blender_scene import build_armature
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    arm = build_armature(from_body_motion(sample_motion(4)), "user")
+    bpy.ops.mesh.primitive_cube_add(size=0.1)
+    cube = bpy.context.active_object
+    cube.modifiers.new("Armature", "ARMATURE").object = arm
+    write_scene_file(tmp_path / "scene.fbx", objects=[arm, cube])
+    assert cube.modifiers["Armature"].show_viewport
 
 
 def test_cameras_project_like_the_rig(bpy):

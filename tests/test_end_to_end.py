@@ -39,8 +39,9 @@ def reference(tmp_path_factory):
     """One uninterrupted run of every stage; returns the session (its output folder is filled)."""
     session = studio4(tmp_path_factory.mktemp("reference") / "output")
     runs = run_session(session)
-    assert statuses(runs) == [("calibrate", None, "ran"), ("detect", TAKE, "ran"), ("triangulate", TAKE, "ran"),
-                              ("fit", TAKE, "ran"), ("export", TAKE, "ran"), ("report", None, "ran")]
+    assert statuses(runs) == [("calibrate", None, "ran"), ("detect", TAKE, "ran"), ("sync", TAKE, "ran"),
+                              ("triangulate", TAKE, "ran"), ("fit", TAKE, "ran"), ("export", TAKE, "ran"),
+                              ("report", None, "ran")]
     return session
 
 
@@ -104,7 +105,7 @@ def test_interrupted_fit_resumes_to_identical_outputs(reference, tmp_path, monke
     assert not (take_dir / "body_motion.npz").exists() and not (take_dir / ".fit.stamp.toml").exists()
 
     runs = run_session(session)
-    assert statuses(runs) == [("calibrate", None, "reused"), ("detect", TAKE, "reused"),
+    assert statuses(runs) == [("calibrate", None, "reused"), ("detect", TAKE, "reused"), ("sync", TAKE, "reused"),
                               ("triangulate", TAKE, "reused"), ("fit", TAKE, "ran"), ("export", TAKE, "ran"),
                               ("report", None, "ran")]
     ref_dir = reference.layout.take(TAKE).folder

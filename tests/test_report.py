@@ -256,6 +256,25 @@ def test_index_links_every_take(built):
     assert "NOT RUN" in rows["empty"]
 
 
+def test_long_take_is_reported_from_a_sample_of_frames(built, tmp_path, monkeypatch):
+    from mocap.report import inputs as report_inputs
+    from mocap.report.inputs import load_take_inputs, sample_long_take
+
+    s, _ = built
+    full = load_take_inputs(s, "walk")
+    sampled = sample_long_take(full, max_frames=25)                  # 60 frames -> one in 3
+    assert sampled.stride == 3 and sampled.take_frames == FRAMES and sampled.n_frames == 20
+    assert sampled.fps == FPS / 3 and sampled.points.xyz.shape[0] == 20 and sampled.body_motion.n_frames == 20
+    assert np.allclose(sampled.body_motion.transl, full.body_motion.transl[::3])
+    assert sampled.ground_truth.motion.n_frames == 20 and sampled.keypoints.xy.shape[1] == 20
+    assert sample_long_take(full, max_frames=60) is full
+    monkeypatch.setattr(report_inputs, "MAX_FRAMES", 25)
+    report = write_take_report(s, "walk", out_path=tmp_path / "walk.html")
+    text = report.path.read_text(encoding="utf-8")
+    assert "one frame in 3 (20 frames)" in text and f"{FRAMES} (2.0 s)" in text
+    assert abs(report.figures["mpjpe_mm"].value - report_figures(s.root, "walk")["mpjpe_mm"].value) < 3.0
+
+
 def test_report_written_elsewhere_and_stale_images_removed(built, tmp_path):
     s, _ = built
     out = tmp_path / "elsewhere" / "detected.html"

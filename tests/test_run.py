@@ -14,6 +14,7 @@ import mocap.triangulation.stage as tri_stage
 from mocap.calibration.config import CalibrationConfig
 from mocap.pipeline import RunConfig, run_session
 from mocap.session import Session, Take
+from mocap.sync.stage import SyncConfig
 
 pytestmark = pytest.mark.slow  # whole-pipeline runs: in `make test`, not in `make test-fast`
 
@@ -43,8 +44,9 @@ def make_session(out, videos):
     return dataclasses.replace(Session.load(SAMPLE_SESSION), output_dir=out, takes=(Take("still", videos),))
 
 
-#: These takes show the board, not a person: the stages after triangulation have nothing to fit.
-TRI = RunConfig(until="triangulate")
+#: These takes show the board, not a person: the stages after triangulation have nothing to fit, and nothing
+#: moves to synchronize by (the cameras are synchronized: sync method none).
+TRI = RunConfig(until="triangulate", sync=SyncConfig(method="none"))
 
 
 def statuses(runs):
@@ -54,13 +56,17 @@ def statuses(runs):
 def test_reuse_and_rerun(tmp_path, take_videos):
     s = make_session(tmp_path / "out", take_videos)
     first = run_session(s, TRI)
-    assert statuses(first) == [("calibrate", "ran"), ("detect", "ran"), ("triangulate", "ran")]
+    assert statuses(first) == [("calibrate", "ran"), ("detect", "ran"), ("sync", "ran"), ("triangulate", "ran")]
     rig_bytes = s.layout.calibration.rig.read_bytes()
-    assert statuses(run_session(s, TRI)) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "reused")]
+    assert statuses(run_session(s, TRI)) == [("calibrate", "reused"), ("detect", "reused"), ("sync", "reused"),
+                                             ("triangulate", "reused")]
+    assert statuses(run_session(s, dataclasses.replace(TRI, until="sync"))) == [
+        ("calibrate", "reused"), ("detect", "reused"), ("sync", "reused")]
     assert s.layout.calibration.rig.read_bytes() == rig_bytes
     # A changed smoothing setting reruns triangulation only.
-    cfg = RunConfig(until="triangulate", smoothing=dataclasses.replace(RunConfig().smoothing, cutoff_hz=8.0))
-    assert statuses(run_session(s, cfg)) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "ran")]
+    cfg = dataclasses.replace(TRI, smoothing=dataclasses.replace(RunConfig().smoothing, cutoff_hz=8.0))
+    assert statuses(run_session(s, cfg)) == [("calibrate", "reused"), ("detect", "reused"), ("sync", "reused"),
+                                             ("triangulate", "ran")]
     # A changed calibration setting reruns calibration; an identical rig leaves the rest reused.
     cfg = dataclasses.replace(cfg, calibration=CalibrationConfig(outlier_px=5.0))
     runs = run_session(s, cfg)
@@ -82,7 +88,7 @@ def test_interrupted_run_resumes_to_identical_outputs(tmp_path, take_videos, mon
             run_session(s, TRI)
     assert not (s.layout.take("still").folder / "points3d.npz").exists()
     runs = run_session(s, TRI)
-    assert statuses(runs) == [("calibrate", "reused"), ("detect", "reused"), ("triangulate", "ran")]
+    assert statuses(runs) == [("calibrate", "reused"), ("detect", "reused"), ("sync", "reused"), ("triangulate", "ran")]
     for name in ("keypoints2d.npz", "points3d.npz"):
         with np.load(reference.layout.take("still").folder / name) as a, np.load(s.layout.take("still").folder / name) as b:
             for key in a.files:
@@ -102,16 +108,21 @@ def test_cli_run_prints_summary(tmp_path, take_videos):
     take = ", ".join(f'"{v}"' for v in take_videos)
     (folder / "session.toml").write_text(f'board = "charuco_7x5_a1"\n{cams}[calibration]\nvideos = [{calib}]\n'
                                          f'[[takes]]\nname = "still"\nvideos = [{take}]\n')
-    (folder / "run.toml").write_text('until = "triangulate"\n')
+    (folder / "run.toml").write_text('until = "triangulate"\n[sync]\nmethod = "none"\n')
     cmd = [sys.executable, "-m", "mocap.cli", "run", str(folder), "--config", str(folder / "run.toml")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "reprojection" in proc.stdout and "person found" in proc.stdout and "triangulated" in proc.stdout
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and proc.stdout.count("reused") == 3
+    assert proc.returncode == 0 and proc.stdout.count("reused") == 4
+    # Nothing moves in this take and the videos have no sound: sync (by default on) cannot tell when each
+    # camera recorded, and says so, naming the way out.
+    proc = subprocess.run(cmd[:-2], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
+    assert "sync failed" in proc.stdout + proc.stderr and "enough motion" in proc.stdout + proc.stderr
     # The whole pipeline on a take without a person: the fit fails with a clear message, the run exits
     # non-zero, and what was done before is kept (and reused next time).
-    proc = subprocess.run(cmd[:-2], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd[:-2] + ["--set", 'sync.method="none"'], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert "still" in proc.stdout + proc.stderr and "nothing to fit" in proc.stdout + proc.stderr
     assert (folder / "output" / "takes" / "still" / "points3d.npz").is_file()

@@ -68,7 +68,7 @@ def test_pose2sim_project_runs_from_its_own_keypoints_and_calibration(tmp_path):
     assert '"calibration/Calib.qca.txt"' in text and "nothing was copied" in text  # relative paths, commented
     # mocap run: the rig imported as the calibration stage, the keypoints imported instead of detecting
     runs = run_until_triangulate(project)
-    assert set(runs.values()) == {"ran"} and len(runs) == 3
+    assert set(runs.values()) == {"ran"} and len(runs) == 4  # calibrate (import), detect (import), sync, triangulate
     kp = Keypoints2D.load(s.layout.take(take.name).keypoints2d)
     assert kp.keypoint_set == "halpe26" and kp.fps == 50.0 and kp.n_frames == 6
     assert np.isnan(kp.xy[1, 3]).all()                     # cam02 has no file for frame 3

@@ -392,3 +392,51 @@ def test_studio4_board_corners_are_where_the_true_rig_projects_them():
     errors = np.array(errors)
     assert len(errors) > 200
     assert np.median(errors) < 0.3 and np.percentile(errors, 95) < 1.0  # through mp4 compression
+
+
+@pytest.mark.slow  # renders 71 small frames and a 6-view calibration take, about 45 s
+def test_unsynchronized_cameras_with_sound(tmp_path, open_model):
+    """Per-camera start times and frame rates, a sound track in every video, and the truth that records them
+    (the ground truth's clocks give every camera's frames their truth instants: 2D and 3D errors of the
+    truth itself come out zero)."""
+    _need_bpy()
+    pytest.importorskip("av")
+
+    from mocap.evaluation.ground_truth import evaluate_take, load_ground_truth
+    from mocap.io.frames import open_frames
+    from mocap.keypoints2d.keypoints import Keypoints2D
+    from mocap.session import Session
+    from mocap.sync.audio import audio_sync
+    from mocap.sync.clock import TakeSync
+    from mocap.synth.human_take import HumanSessionConfig, write_human_session
+    from mocap.triangulation.points import Points3D
+
+    config = HumanSessionConfig(motion="squat", cameras=2, size=(160, 120), seconds=0.8, calibration_views=(2, 2, 2),
+                                time_offsets=(0.1, 0.0), camera_fps=(30.0, 60.0), audio=True)
+    path = write_human_session(tmp_path / "unsynced", config)
+    session = Session.load(path)
+    videos = session.take("squat").videos
+    assert [(open_frames(v).fps, open_frames(v).n_frames) for v in videos] == [(30.0, 22), (60.0, 49)]
+    truth = TakeSync.load(session.ground_truth.sync("squat"))
+    assert truth["cam1"].time_offset == pytest.approx(-0.1) and truth["cam1"].fps == 60.0
+    gt = load_ground_truth(path, "squat")
+    assert gt.fps == 60.0 and gt.n_frames == 49 and list(gt.camera_fps) == [30.0, 60.0]
+    heard = audio_sync(videos, session.camera_names)
+    assert abs(heard.sync["cam1"].time_offset - (-0.1)) < 5e-4, heard.sync
+    # keypoints exactly where the truth projects at each camera's own instants: no error
+    xy = np.full((2, 49, 33, 2), np.nan, np.float32)
+    for c, name in enumerate(session.camera_names):
+        times = gt.camera_times(name, (22, 49)[c])
+        xy[c, : len(times)] = gt.project_one(gt.rig[name], gt.blazepose[np.round(gt.frames_at(times)).astype(int)])
+    kp = Keypoints2D(xy, np.ones(xy.shape[:3], np.float32), "blazepose33", gt.blazepose_names, ("cam0", "cam1"),
+                     np.arange(49) / 30.0, 30.0, np.array([22, 49]), np.array([30.0, 60.0]))
+    files = session.layout.take("squat")
+    kp.save(files.keypoints2d)
+    # points at take times (cam0's clock: truth time - 0.1), every other 60 fps instant
+    take_times = np.arange(0, 0.7, 1 / 30)
+    pts = gt.blazepose[np.round(gt.frames_at(gt.take_to_truth(take_times, "cam0"))).astype(int)]
+    Points3D(pts, np.zeros(pts.shape[:2]), np.full(pts.shape[:2], 2), gt.blazepose_names, 30.0,
+             timestamps=take_times).save(files.points3d)
+    ev = evaluate_take(path, "squat", session.output_dir)
+    assert ev.keypoints2d["median_px"] < 1e-3 and ev.keypoints2d["detected"] > 0.99
+    assert ev.points3d.mpjpe < 1e-3

@@ -235,8 +235,13 @@ def calibrate_session(
     *,
     progress: Progress | None = None,
     accept: bool = False,
+    align: Callable[[BoardDetections, CharucoBoard], BoardDetections] | None = None,
 ) -> CalibrationResult:
     """Run the whole calibration stage on a session and write its outputs atomically.
+
+    ``align(detections, board)``, when given, puts unsynchronized cameras' board detections on one
+    timeline before they are paired (``mocap.sync.calibration.calibration_aligner``; calibration itself
+    assumes frame ``i`` of every camera is one instant).
 
     Writes into ``<output>/calibration/``: ``camera_rig.toml`` (only if the quality gate passes or
     ``accept``), ``calibration_quality.toml`` and ``.png``, ``board_detections.npz`` and the resolved
@@ -275,6 +280,8 @@ def calibrate_session(
 
     det = detect_cameras(session.calibration_videos, board, camera_names=names, mirrored=mirrored,
                          config=config.detect, progress=det_progress)
+    if align is not None:
+        det = align(det, board)
     floor_frames = None
     if session.floor_videos:
         floor = detect_cameras(session.floor_videos, board, camera_names=names, mirrored=mirrored,

@@ -26,10 +26,11 @@ def cli():
 
 
 def _register() -> None:
+    from mocap.cli.batch import COMMANDS as BATCH_COMMANDS
     from mocap.cli.stages import COMMANDS
     from mocap.cli.tools import GROUPS
 
-    for command in (*COMMANDS, *GROUPS):
+    for command in (*COMMANDS, *BATCH_COMMANDS, *GROUPS):
         cli.add_command(command)
 
 

@@ -115,16 +115,32 @@ def _quality(r, session) -> str:
         worst = max(c["reprojection_mean_px"] for c in q["cameras"])
         return (f"reprojection <= {worst:.2f} px, square {q['square_error_mean_mm']:+.2f} ± "
                 f"{q['square_error_std_mm']:.2f} mm, world: {q['world']['source']}")
+    if r.stage == "detect" and r.outputs[0].name == session.layout.take(r.take).candidates2d.name:
+        from mocap.keypoints2d.candidates import Candidates2D
+
+        cand = Candidates2D.load(r.outputs[0])
+        most = cand.people_found().max(axis=1)
+        return "most people found: " + ", ".join(f"{n} {k}" for n, k in zip(cand.camera_names, most))
     if r.stage == "detect":
         kp = Keypoints2D.load(r.outputs[0])
         return "person found: " + ", ".join(f"{n} {v:.0%}" for n, v in zip(kp.camera_names, kp.detection_rate()))
+    if r.stage == "sync":
+        from mocap.sync.clock import TakeSync
+
+        return sync_summary(TakeSync.load(r.outputs[0]))
+    if r.stage == "people":
+        from mocap.people.roster import read_roster
+
+        people = read_roster(r.outputs[0]).people
+        return f"{len(people)} performers: " + ", ".join(
+            f"{p.name} frames {p.first_frame}-{p.last_frame} ({p.frames_seen} seen)" for p in people)
     if r.stage == "triangulate":
-        raw = Points3D.load(session.layout.take(r.take).points3d_raw)
+        raw = Points3D.load(r.outputs[1])
         ok = np.isfinite(raw.xyz[..., 0])
         err = f", median reprojection {np.nanmedian(raw.reprojection_error):.1f} px" if ok.any() else ""
         return f"{ok.mean():.0%} of joints triangulated{err}"
     if r.stage == "fit":
-        q = read_toml(session.layout.take(r.take).fit_summary)
+        q = read_toml(r.outputs[1])
         return (f"fit error median {q['fit_error_mm']['median']:.1f} mm, p95 {q['fit_error_mm']['p95']:.1f} mm"
                 + (f", {len(q['sparse_frames'])} frames interpolated" if q["sparse_frames"] else ""))
     if r.stage == "export":
@@ -132,6 +148,29 @@ def _quality(r, session) -> str:
     if r.stage == "report":
         return str(r.outputs[0]) if r.outputs else ""
     return ""
+
+
+def sync_summary(sync) -> str:
+    """One line: each camera's offset (ms), drift and method."""
+    parts = []
+    for c in list(sync)[1:]:
+        drift = f" {c.drift_ppm:+.0f} ppm" if c.drift_ppm else ""
+        parts.append(f"{c.name} {c.time_offset * 1000:+.1f} ms{drift} ({c.method})")
+    return ", ".join(parts) or "one camera"
+
+
+def print_sync(take: str, sync, path: Path) -> None:
+    """A table of a take's clocks: offset (s and frames), frame rate, drift, confidence, method."""
+    from rich.table import Table
+
+    table = Table(title=f"sync of take {take}")
+    for col in ("camera", "offset (s)", "offset (frames)", "fps", "drift (ppm)", "confidence", "method"):
+        table.add_column(col)
+    for c in sync:
+        table.add_row(c.name, f"{c.time_offset:+.4f}", f"{c.time_offset * c.fps:+.2f}", f"{c.fps:g}",
+                      f"{c.drift_ppm:+.1f}", f"{c.confidence:.2f}", c.method)
+    console().print(table)
+    console().print(f"  {path}", soft_wrap=True)
 
 
 def print_runs(runs, session) -> None:

@@ -144,3 +144,15 @@ def parse_assignment(text: str) -> tuple[list[str], Any]:
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return [k.strip() for k in key.split(".")], value
+
+
+def run_overrides(assignments: tuple[str, ...] | list[str], until: str | None = None) -> dict[str, Any]:
+    """``--set TABLE.SETTING=VALUE`` options (and ``--until``) as ``{table: {setting: value}}`` overrides."""
+    overrides: dict[str, Any] = {"until": until} if until else {}
+    for text in assignments:
+        keys, value = parse_assignment(text)
+        node = overrides
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return overrides

@@ -1,4 +1,5 @@
-"""The pipeline's commands: calibrate, detect, import, overlay, triangulate, fit, export, run, report, demo.
+"""The pipeline's commands: calibrate, detect, import, sync, people, overlay, triangulate, fit, export, run, report,
+demo.
 
 Each is a thin wrapper over a library function; stage settings come from the config dataclasses (their
 fields are the options, see :mod:`mocap.cli.options`), over a ``--config`` file, over session.toml.
@@ -14,14 +15,16 @@ import click
 import numpy as np
 
 from mocap.calibration.config import CalibrationConfig
-from mocap.cli.display import console, print_calibration, print_runs, progress_bars, setup_logging
-from mocap.cli.options import ConfigOptions, parse_assignment, settings_listing
+from mocap.cli.display import console, print_calibration, print_runs, print_sync, progress_bars, setup_logging
+from mocap.cli.options import ConfigOptions, run_overrides, settings_listing
 from mocap.errors import InputError, MocapError
 from mocap.export.config import ExportConfig
 from mocap.fitting.fit import FitConfig
 from mocap.keypoints2d.stage import DetectionConfig
+from mocap.people.tracking import TrackingConfig
 from mocap.pipeline import STAGES, RunConfig
 from mocap.smoothing.filters import SmoothConfig
+from mocap.sync.stage import SyncConfig
 from mocap.triangulation.robust import TriangulateConfig
 
 SESSION = click.argument("session", type=click.Path(path_type=Path))
@@ -31,9 +34,13 @@ OUTPUT = click.option("--output", "-o", type=click.Path(path_type=Path), help="O
 VERBOSE = click.option("--verbose", "-v", is_flag=True, help="Show debug messages.")
 TAKES = click.option("--take", "-t", "takes", multiple=True, help="Take(s) to process (default: all).")
 TAKE = click.option("--take", "-t", "take", required=True, help="Take name (a [[takes]] entry of session.toml).")
+PERFORMER = click.option("--performer", "-p", "performers", multiple=True,
+                         help="Performer(s) of a take with several (names in people.toml; default: all).")
 
 CALIBRATION = ConfigOptions(CalibrationConfig, "calibration")
 DETECTION = ConfigOptions(DetectionConfig, "detection")
+SYNC = ConfigOptions(SyncConfig, "sync")
+PEOPLE = ConfigOptions(TrackingConfig, "people")
 TRIANGULATION = ConfigOptions(TriangulateConfig, "triangulation")
 SMOOTHING = ConfigOptions(SmoothConfig, "smoothing", prefix="smoothing_")
 FIT = ConfigOptions(FitConfig, "fit")
@@ -75,9 +82,11 @@ def _take_names(s, takes) -> list[str]:
 @VERBOSE
 @CALIBRATION.decorate
 def calibrate(session, config_file, accept, output, verbose, **options):
-    """Calibrate the session's cameras from its ChArUco calibration take (or import the calibration file
-    session.toml names with [calibration] rig)."""
+    """Calibrate the session's cameras from its ChArUco calibration take, synchronized first as `mocap sync`
+    does takes (hand-given [calibration] time_offsets, else sound, else the board's motion); or import the
+    calibration file session.toml names with [calibration] rig."""
     from mocap.calibration.pipeline import calibrate_session
+    from mocap.sync.calibration import calibration_aligner
 
     s = load_session(session, output, verbose)
     if s.rig is not None:
@@ -87,10 +96,12 @@ def calibrate(session, config_file, accept, output, verbose, **options):
         console().print(f"imported {len(imported.rig)} cameras from {imported.source} ({imported.format})\n"
                         f"  rig {s.layout.calibration.rig}", soft_wrap=True)
         return
-    config = run_config(s, config_file, (CALIBRATION, options)).calibration
+    full = run_config(s, config_file, (CALIBRATION, options))
+    config = full.calibration
+    align = calibration_aligner(s, full.sync, stride=config.detect.stride)
     progress, callback = progress_bars()
     with progress:
-        result = calibrate_session(s, config, accept=accept,
+        result = calibrate_session(s, config, accept=accept, align=align,
                                    progress=lambda st, c, d, t: callback(st, c, d, t, s.camera_names))
     print_calibration(result)
 
@@ -113,8 +124,73 @@ def detect(session, takes, config_file, output, verbose, **options):
         with progress:
             kp, path = detect_take(s, name, config, progress=lambda c, d, t: callback(name, c, d, t, s.camera_names))
         rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
-        console().print(f"{name}: {kp.n_frames} frames, person detected in: {rates}\n  keypoints {path}",
+        several = f", up to {kp.max_people} people per camera" if hasattr(kp, "max_people") else ""
+        console().print(f"{name}: {kp.n_frames} frames{several}, person detected in: {rates}\n  keypoints {path}",
                         soft_wrap=True)
+
+
+@click.command()
+@SESSION
+@TAKES
+@CONFIG
+@OUTPUT
+@VERBOSE
+@SYNC.decorate
+def sync(session, takes, config_file, output, verbose, **options):
+    """Find when each camera recorded each frame (time offsets, frame rates, clock drift) from the videos'
+    sound and the 2D keypoints -> sync.toml, which triangulation then follows. Hand-given values in
+    session.toml (time_offsets, fps, drift_ppm) win."""
+    from mocap.sync.stage import sync_take
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (SYNC, options)).sync
+    for name in _take_names(s, takes):
+        result = sync_take(s, name, config)
+        print_sync(name, result.sync, s.layout.take(name).sync)
+
+
+@click.command()
+@SESSION
+@TAKES
+@CONFIG
+@OUTPUT
+@VERBOSE
+@PEOPLE.decorate
+def people(session, takes, config_file, output, verbose, **options):
+    """Tell the performers of a take with several apart: associate the detected people across cameras, track
+    identities over the take; writes people.toml and one keypoints2d.npz per performer."""
+    from mocap.people.stage import people_take
+    from mocap.pipeline import performer_files
+
+    s = load_session(session, output, verbose)
+    config = run_config(s, config_file, (PEOPLE, options))
+    for name in _take_names(s, takes):
+        result = people_take(s, name, config.people, max_people=config.detection.max_people or None,
+                             performer_files=lambda f, n: performer_files(f, n, config))
+        lines = [f"  {p.id} {p.name}: frames {p.first_frame}-{p.last_frame}, seen in {p.frames_seen}"
+                 for p in result.roster.people]
+        unassigned = int(result.tracks.n_unassigned.sum())
+        console().print(f"{name}: {len(lines)} performers\n" + "\n".join(lines)
+                        + (f"\n  {unassigned} groups given to nobody (more people than max_people, or one-off "
+                           "ghosts)" if unassigned else "") + f"\n  {result.files[-1]}", soft_wrap=True)
+
+
+def _performers(s, take: str, chosen) -> list[str | None]:
+    """``[None]`` for a single-person take; the chosen (default: all) performers of a take with several."""
+    files = s.layout.take(take)
+    if not files.people.is_file():
+        if chosen:
+            raise InputError(f"take {take!r} has one performer (no people.toml)", path=files.people,
+                             fix="drop --performer, or run detection with several performers first")
+        return [None]
+    from mocap.people.roster import read_roster
+
+    names = read_roster(files.people).names
+    unknown = [n for n in chosen if n not in names]
+    if unknown:
+        raise InputError(f"no performer {unknown[0]!r} in take {take!r} (performers: {', '.join(names)})",
+                         path=files.people, fix="pick one of the listed performers")
+    return list(chosen) or names
 
 
 @click.command("import")
@@ -128,8 +204,9 @@ def detect(session, takes, config_file, output, verbose, **options):
 @click.option("--fps", type=float, help="Frame rate of the videos the keypoints come from (default: read from "
                                         "the take's videos).")
 @click.option("--person", default="best", show_default=True,
-              help="best (per frame, the person with the highest mean confidence) or the index of the person "
-                   "in each frame's list (a DeepLabCut individual's name also works).")
+              help="best (per frame, the person with the highest mean confidence), all (every person, for a take "
+                   "with several performers: then run `mocap people`), or the index of the person in each frame's "
+                   "list (a DeepLabCut individual's name also works).")
 @OUTPUT
 def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
     """Import 2D keypoints from another detector (OpenPose/Pose2Sim JSON, DeepLabCut, MMPose) into a take:
@@ -145,7 +222,13 @@ def import_(session, paths, take, fmt, keypoint_set, fps, person, output):
     result = read_keypoint_files(paths, fmt, camera_names=s.camera_names, fps=fps, keypoint_set=keypoint_set,
                                  person=int(person) if person.isdigit() else person)
     kp = result.keypoints
-    out = kp.save(s.layout.take(take).keypoints2d)
+    from mocap.keypoints2d.candidates import Candidates2D
+    from mocap.keypoints2d.stage import clear_other_mode
+
+    files = s.layout.take(take)
+    several = isinstance(kp, Candidates2D)
+    out = kp.save(files.candidates2d if several else files.keypoints2d)
+    clear_other_mode(files, several)
     rates = ", ".join(f"{n} {r:.0%}" for n, r in zip(kp.camera_names, kp.detection_rate()))
     mended = "".join(f"\n  mended: {note}" for note in result.notes)
     console().print(f"{kp.n_frames} frames of {kp.keypoint_set} ({len(kp.joint_names)} points) at {kp.fps:g} fps; "
@@ -171,6 +254,7 @@ def overlay(session, take, output):
 @click.command()
 @SESSION
 @TAKE
+@PERFORMER
 @click.option("--keypoints", type=click.Path(path_type=Path),
               help="2D keypoints .npz (default: the take's keypoints2d.npz).")
 @CONFIG
@@ -178,44 +262,49 @@ def overlay(session, take, output):
 @VERBOSE
 @TRIANGULATION.decorate
 @SMOOTHING.decorate
-def triangulate(session, take, keypoints, config_file, output, verbose, **options):
-    """Triangulate a take's 2D keypoints into smoothed 3D points (+ TRC, C3D and CSV files)."""
+def triangulate(session, take, performers, keypoints, config_file, output, verbose, **options):
+    """Triangulate a take's 2D keypoints into smoothed 3D points (+ TRC, C3D and CSV files); a take with
+    several performers: each performer's."""
     from mocap.smoothing.stage import smooth_take
     from mocap.triangulation.stage import triangulate_take
 
     s = load_session(session, output, verbose)
     config = run_config(s, config_file, (TRIANGULATION, options), (SMOOTHING, options))
-    raw = triangulate_take(s, take, keypoints_path=keypoints, config=config.triangulation)
-    result = smooth_take(s, take, config.smoothing, marker_names=config.triangulation.marker_names)
     con = console()
-    con.print(f"{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: {np.isfinite(raw.xyz[..., 0]).mean():.1%} "
-              f"triangulated, median reprojection error {np.nanmedian(raw.reprojection_error):.2f} px, "
-              f"{int(raw.swaps.sum())} left/right swaps fixed")
-    for kind, path in result.files.items():
-        con.print(f"  {kind:8s} {path}", soft_wrap=True)
+    for who in _performers(s, take, performers):
+        raw = triangulate_take(s, take, keypoints_path=keypoints, config=config.triangulation, performer=who)
+        result = smooth_take(s, take, config.smoothing, marker_names=config.triangulation.marker_names, performer=who)
+        con.print(f"{who + ': ' if who else ''}{raw.xyz.shape[0]} frames x {raw.xyz.shape[1]} joints: "
+                  f"{np.isfinite(raw.xyz[..., 0]).mean():.1%} triangulated, median reprojection error "
+                  f"{np.nanmedian(raw.reprojection_error):.2f} px, {int(raw.swaps.sum())} left/right swaps fixed")
+        for kind, path in result.files.items():
+            con.print(f"  {kind:8s} {path}", soft_wrap=True)
 
 
 @click.command()
 @SESSION
 @TAKE
+@PERFORMER
 @click.option("--points", type=click.Path(path_type=Path), help="3D points .npz (default: the take's points3d.npz).")
 @CONFIG
 @OUTPUT
 @VERBOSE
 @FIT.decorate
-def fit(session, take, points, config_file, output, verbose, **options):
-    """Fit an SMPL-X body (shape + per-frame pose) to a take's 3D points -> body_motion.npz (AMASS keys)."""
+def fit(session, take, performers, points, config_file, output, verbose, **options):
+    """Fit an SMPL-X body (shape + per-frame pose) to a take's 3D points -> body_motion.npz (AMASS keys); a
+    take with several performers: one body (one shape) per performer."""
     from mocap.fitting.stage import fit_take
 
     s = load_session(session, output, verbose)
     config = run_config(s, config_file, (FIT, options)).fit
-    result = fit_take(s, take, config, points_path=points)
-    m = result.motion
-    console().print(f"{m.n_frames} frames fitted with the {m.model} model in {result.seconds:.1f} s "
-                    f"({m.n_frames / max(result.seconds, 1e-9):.0f} frames/s); fit error median "
-                    f"{np.nanmedian(m.fit_error_mm):.1f} mm, p95 {np.nanpercentile(m.fit_error_mm, 95):.1f} mm"
-                    + (f"; {len(result.sparse_frames)} frames carried by the temporal term"
-                       if len(result.sparse_frames) else ""))
+    for who in _performers(s, take, performers):
+        result = fit_take(s, take, config, points_path=points, performer=who)
+        m = result.motion
+        console().print(f"{who + ': ' if who else ''}{m.n_frames} frames fitted with the {m.model} model in "
+                        f"{result.seconds:.1f} s ({m.n_frames / max(result.seconds, 1e-9):.0f} frames/s); fit error "
+                        f"median {np.nanmedian(m.fit_error_mm):.1f} mm, p95 {np.nanpercentile(m.fit_error_mm, 95):.1f} mm"
+                        + (f"; {len(result.sparse_frames)} frames carried by the temporal term"
+                           if len(result.sparse_frames) else ""))
 
 
 def _run_help() -> str:
@@ -234,17 +323,11 @@ def _run_help() -> str:
 @click.option("--accept", is_flag=True, help="Go on even if calibration fails its quality gate.")
 @VERBOSE
 def run(session, takes, config_file, assignments, until, output, accept, verbose):
-    """Run every stage (calibrate, detect, triangulate + smooth, fit, export, report), reusing what is
-    already done."""
+    """Run every stage (calibrate, detect, sync, people when a take has several performers, triangulate + smooth,
+    fit, export, report), reusing what is already done."""
     from mocap.pipeline import run_session
 
-    overrides: dict = {"until": until} if until else {}
-    for text in assignments:
-        keys, value = parse_assignment(text)
-        node = overrides
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
+    overrides = run_overrides(assignments, until)  # a bad --set fails before anything is written
     s = load_session(session, output, verbose)
     config = RunConfig.load(s, config_file, overrides)
     progress, callback = progress_bars()
@@ -324,12 +407,14 @@ def demo(output):
 @EXPORT.decorate
 def export(source, fmt, rig, out, **options):
     """Export a take's body motion for animation software, optionally retargeted onto a rig. SOURCE is a take
-    folder (with body_motion.npz) or a body-motion .npz file. With --format pose2sim, SOURCE is a take folder
-    and OUT the Pose2Sim project folder to write."""
+    folder (with body_motion.npz, or people.toml: every performer, FBX/GLB one armature each, other formats one
+    file each) or a body-motion .npz file. With --format pose2sim, SOURCE is a take folder and OUT the
+    Pose2Sim project folder to write."""
     from mocap.body.motion import BodyMotion
     from mocap.config import from_dict
     from mocap.export.export import export_motion, export_path, resolve_input
     from mocap.export.mesh import export_mesh
+    from mocap.layout import TakeLayout
 
     setup_logging(False)
     if fmt == "pose2sim":
@@ -343,6 +428,20 @@ def export(source, fmt, rig, out, **options):
                         soft_wrap=True)
         return
     config = from_dict(ExportConfig, EXPORT.given(options), where="export")
+    take_files = TakeLayout(Path(source), Path(source).name)
+    if Path(source).is_dir() and take_files.people.is_file():
+        from mocap.people.roster import read_roster
+        from mocap.pipeline import export_people, people_export_plan
+
+        if out is not None:
+            raise InputError("--out names one file; a take with several performers gets one file per format "
+                             "(FBX/GLB) or per performer", path=source, fix="drop --out")
+        run = RunConfig(export=dataclasses.replace(config, formats=(fmt,), rigs=(rig or "smplx",)))
+        plan = people_export_plan(take_files, run.export, read_roster(take_files.people).names)
+        export_people(take_files, plan, run)
+        for _, _, path, who in plan:
+            console().print(f"wrote {path} ({', '.join(who)})", soft_wrap=True)
+        return
     npz, take = resolve_input(source)
     target = out or export_path(take, fmt, rig)
     motion = BodyMotion.load(npz)
@@ -352,7 +451,8 @@ def export(source, fmt, rig, out, **options):
     console().print(f"wrote {path}" + (" (with the skinned body mesh)" if mesh is not None else ""), soft_wrap=True)
 
 
-COMMANDS = (calibrate, detect, import_, overlay, triangulate, fit, run, report, demo, export)
+COMMANDS = (calibrate, detect, import_, sync, people, overlay, triangulate, fit, run, report, demo, export)
 #: The config tables each command takes options from (for the help test and docs).
-COMMAND_CONFIGS = {"calibrate": (CALIBRATION,), "detect": (DETECTION,), "triangulate": (TRIANGULATION, SMOOTHING),
+COMMAND_CONFIGS = {"calibrate": (CALIBRATION,), "detect": (DETECTION,), "sync": (SYNC,), "people": (PEOPLE,),
+                   "triangulate": (TRIANGULATION, SMOOTHING),
                    "fit": (FIT,), "export": (EXPORT,)}

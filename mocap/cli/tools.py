@@ -116,7 +116,11 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--distortion", is_flag=True, help="Give the cameras lens distortion.")
 @click.option("--noise", type=float, default=0.0, show_default=True, help="Gaussian sensor noise sigma (grey levels).")
 @click.option("--blur", is_flag=True, help="Motion blur (3 sub-frames over half a frame).")
-@click.option("--time-offsets", help="Per-camera delays in seconds, comma separated.")
+@click.option("--time-offsets", help="Per-camera start times in seconds, comma separated (unsynchronized cameras).")
+@click.option("--camera-fps", help="Per-camera frame rates of the motion take, comma separated (e.g. 30,60,29.97,25).")
+@click.option("--drift-ppm", help="Per-camera clock drift in parts per million, comma separated.")
+@click.option("--audio", is_flag=True, help="Mux a sound track (claps, footsteps, room noise, as each camera heard "
+                                            "it on its own clock) into every take video.")
 @click.option("--engine", type=click.Choice(["workbench", "cycles"]), default="workbench", show_default=True,
               help="workbench (fast) or cycles.")
 @click.option("--samples", "cycles_samples", type=int, default=16, show_default=True,
@@ -131,32 +135,44 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--betas", help="Body shape coefficients, comma separated (default: the mean shape).")
 @click.option("--board", "board_name", default="charuco_5x4_a0", show_default=True,
               help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in board or a board .toml.")
-def synth_session(out, motion, cameras, size, fps, seconds, start, seed, distortion, noise, blur, time_offsets, engine,
-                  cycles_samples, background, clothing, out_of_frame, model, betas, board_name):
-    """Render a session with a moving person (calibration take + motion take) and its ground truth."""
+@click.option("--people", type=click.IntRange(1, 3), default=1, show_default=True,
+              help="Performers: 2 or 3 walk across each other's paths, with distinct shapes (take duet / trio; "
+                   "--motion is then not used).")
+@click.option("--solo", "solos", multiple=True, help="With --people 2 or 3, also render this performer alone (take "
+                                                     "<take>_<name>), for comparisons; 'all': each one.")
+def synth_session(out, motion, cameras, size, fps, seconds, start, seed, distortion, noise, blur, time_offsets,
+                  camera_fps, drift_ppm, audio, engine, cycles_samples, background, clothing, out_of_frame, model, betas,
+                  board_name, people, solos):
+    """Render a session with a moving person, or several (calibration take + motion take), and its ground truth."""
     import shlex
     import time
 
-    from mocap.synth.human_take import HumanSessionConfig, write_human_session
+    from mocap.synth.human_take import HumanSessionConfig, take_clocks, write_human_session
 
     setup_logging(False)
     try:
         width, height = (int(v) for v in size.lower().split("x"))
-        offsets = tuple(float(v) for v in time_offsets.split(",")) if time_offsets else ()
-        shape = tuple(float(v) for v in betas.split(",")) if betas else ()
+        offsets, rates, drift, shape = (tuple(float(v) for v in text.split(",")) if text else ()
+                                        for text in (time_offsets, camera_fps, drift_ppm, betas))
     except ValueError as exc:
-        raise MocapError(f"bad --size, --time-offsets or --betas ({exc})",
-                         fix="e.g. --size 640x480 --time-offsets 0,0.01,0,0 --betas 1,-0.5") from exc
+        raise MocapError(f"bad --size, --time-offsets, --camera-fps, --drift-ppm or --betas ({exc})",
+                         fix="e.g. --size 640x480 --time-offsets 0,0.012,-1.5,2 --camera-fps 30,60,30,25 "
+                             "--betas 1,-0.5") from exc
     if out_of_frame is not None and not 0 <= out_of_frame < cameras:
         raise MocapError(f"--out-of-frame {out_of_frame} is not a camera index (0..{cameras - 1})")
     if start and not motion.lower().endswith(".bvh"):
         raise MocapError(f"--start applies to .bvh clips, not to the authored motion {motion!r}", fix="leave out --start")
     command = "mocap " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
-                                start=start, cycles_samples=cycles_samples, background=background, clothing=clothing,
-                                out_of_frame=out_of_frame, seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
-                                time_offsets=offsets, engine=engine, model_path=str(model) if model else None,
-                                board=board_name, betas=shape, command=command)
+                                seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
+                                time_offsets=offsets, camera_fps=rates, drift_ppm=drift, audio=audio, engine=engine,
+                                model_path=str(model) if model else None, board=board_name, command=command,
+                                people=people, solos=tuple(solos), start=start, cycles_samples=cycles_samples,
+                                background=background, clothing=clothing, out_of_frame=out_of_frame, betas=shape)
+    try:
+        take_clocks(config, cameras)
+    except ValueError as exc:  # per-camera lists of the wrong length, bad rates
+        raise MocapError(str(exc), fix="give one comma-separated value per camera (--cameras), rates > 0") from exc
     from mocap.io.atomic import atomic_folder
 
     progress, callback = progress_bars()

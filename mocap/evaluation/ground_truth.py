@@ -32,8 +32,11 @@ class GroundTruth:
             ``mocap synth`` have ``"blazepose"`` (the body model's BlazePose-comparable surface landmarks,
             BlazePose order) and ``"smplx_joints"`` (55 skeleton joints then smplx's 21 extra landmarks).
         fps: frames per second.
-        timestamps: ``(F,)`` seconds.
-        time_offsets: ``(C,)`` seconds by which each camera's frames are late (rig order).
+        timestamps: ``(F,)`` truth times, seconds.
+        time_offsets: ``(C,)`` truth time of each camera's frame 0 (rig order).
+        camera_fps: ``(C,)`` each camera's frame rate (default: ``fps``).
+        drift_ppm: ``(C,)`` each camera's clock drift: its frame ``f`` shows the truth at
+            ``time_offsets[c] + f / camera_fps[c] * (1 + drift_ppm[c] * 1e-6)``.
     """
 
     rig: CameraRig | None = None
@@ -42,6 +45,28 @@ class GroundTruth:
     fps: float = float("nan")
     timestamps: np.ndarray = field(default_factory=lambda: np.zeros(0))
     time_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    camera_fps: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    drift_ppm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def camera_times(self, camera: str, n_frames: int) -> np.ndarray:
+        """Truth times ``(n_frames,)`` of a camera's first ``n_frames`` frames."""
+        c = self.rig.names.index(camera)
+        rate = float(self.camera_fps[c]) if len(self.camera_fps) else self.fps
+        drift = float(self.drift_ppm[c]) if len(self.drift_ppm) else 0.0
+        offset = float(self.time_offsets[c]) if len(self.time_offsets) else 0.0
+        return offset + np.arange(n_frames) / rate * (1.0 + drift * 1e-6)
+
+    def take_to_truth(self, times: np.ndarray, first_camera: str) -> np.ndarray:
+        """Truth times of take times (the pipeline's timeline: ``first_camera``'s frame 0 is 0, its clock)."""
+        c = self.rig.names.index(first_camera) if self.rig is not None else 0
+        offset = float(self.time_offsets[c]) if len(self.time_offsets) else 0.0
+        drift = float(self.drift_ppm[c]) if len(self.drift_ppm) else 0.0
+        return offset + np.asarray(times, float) * (1.0 + drift * 1e-6)
+
+    def frames_at(self, times: np.ndarray) -> np.ndarray:
+        """Fractional truth frame numbers ``(T,)`` of truth ``times``."""
+        t0 = float(self.timestamps[0]) if len(self.timestamps) else 0.0
+        return (np.asarray(times, float) - t0) * self.fps
 
     def _set(self, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
         if name not in self.point_sets:
@@ -72,13 +97,15 @@ class GroundTruth:
     def project(self, points: np.ndarray) -> np.ndarray:
         """World points ``(F, J, 3)`` -> ``(C, F, J, 2)`` pixels in each camera's *video* (mirrored as
         recorded); NaN outside the image or behind the camera."""
-        out = []
-        for cam in self.rig.cameras:
-            xy = cam.to_video_pixels(cam.project(points))
-            w, h = cam.size
-            inside = (xy[..., 0] >= -0.5) & (xy[..., 0] <= w - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= h - 0.5)
-            out.append(np.where(inside[..., None], xy, np.nan))
-        return np.stack(out)
+        return np.stack([self.project_one(cam, points) for cam in self.rig.cameras])
+
+    @staticmethod
+    def project_one(cam, points: np.ndarray) -> np.ndarray:
+        """World points ``(..., 3)`` -> ``(..., 2)`` video pixels of one camera; NaN outside its image."""
+        xy = cam.to_video_pixels(cam.project(points))
+        w, h = cam.size
+        inside = (xy[..., 0] >= -0.5) & (xy[..., 0] <= w - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= h - 0.5)
+        return np.where(inside[..., None], xy, np.nan)
 
     def blazepose_2d(self) -> np.ndarray:
         """``(C, F, 33, 2)`` true BlazePose landmarks in each camera's video pixels."""
@@ -105,7 +132,9 @@ def load_ground_truth(session_dir: str | Path, take: str) -> GroundTruth:
     n_cams = len(rig) if rig is not None else 0
     return GroundTruth(rig=rig, motion=motion, point_sets=sets, fps=float(arrays.get("fps", np.nan)),
                        timestamps=np.asarray(arrays.get("timestamps", np.zeros(0)), float),
-                       time_offsets=np.asarray(arrays.get("time_offsets", np.zeros(n_cams)), float))
+                       time_offsets=np.asarray(arrays.get("time_offsets", np.zeros(n_cams)), float),
+                       camera_fps=np.asarray(arrays.get("camera_fps", np.zeros(0)), float),
+                       drift_ppm=np.asarray(arrays.get("drift_ppm", np.zeros(0)), float))
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -136,6 +165,19 @@ def _point_sets(arrays: dict[str, np.ndarray], path: Path) -> dict[str, tuple[np
         raise InputError(f"no (F, J, 3) joint array with joint names found (arrays: {sorted(arrays)})", path=path,
                          fix="regenerate the synthetic session")
     return sets
+
+
+def _interpolate_rotations(R: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Rotations ``R (F, ..., 3, 3)`` at fractional ``frames (T,)`` (within ``0 .. F-1``): the shortest
+    rotation from each frame to the next, scaled (exact at whole frames)."""
+    from mocap.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+
+    i0 = np.clip(np.floor(frames + 1e-6).astype(int), 0, len(R) - 1)
+    i1 = np.minimum(i0 + 1, len(R) - 1)
+    w = np.clip(frames - i0, 0.0, 1.0)
+    w = np.where(w < 1e-6, 0.0, w).reshape((-1,) + (1,) * (R.ndim - 3))
+    step = matrix_to_axis_angle(np.swapaxes(R[i0], -1, -2) @ R[i1])
+    return R[i0] @ axis_angle_to_matrix(step * w[..., None])
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,13 +219,17 @@ def _match(names: tuple[str, ...], truth_names: tuple[str, ...]) -> tuple[np.nda
     return a, b
 
 
-def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None) -> TakeEvaluation:
+def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | None = None, *,
+                  stride: int = 1) -> TakeEvaluation:
     """Compare the pipeline's outputs (``outputs_dir``: the session's output folder, default from
-    session.toml) with the ground truth of ``take``."""
+    session.toml) with the ground truth of ``take``, on every ``stride``-th frame (1: all; a long take's report
+    samples)."""
+    from mocap.body.skeleton import axis_angle_to_matrix
     from mocap.calibration.compare import compare_rigs
     from mocap.keypoints2d.keypoints import Keypoints2D
     from mocap.layout import OutputLayout
     from mocap.session import Session
+    from mocap.sync.resample import interpolate_frames
     from mocap.triangulation.points import Points3D
 
     truth = load_ground_truth(session_dir, take)
@@ -195,34 +241,56 @@ def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | 
     if files.keypoints2d.is_file():
         kp = Keypoints2D.load(files.keypoints2d)
         mine, theirs = _match(kp.joint_names, truth.blazepose_names)
-        true_xy = truth.blazepose_2d()[:, :, theirs]
-        order = [truth.rig.names.index(n) for n in kp.camera_names]
-        F = min(kp.n_frames, truth.n_frames)
-        stats = keypoint_errors_px(kp.xy[:, :F][:, :, mine], true_xy[order][:, :F])
+        xy = kp.xy[:, ::stride][:, :, mine]
+        true_xy = np.full(xy.shape, np.nan)
+        for c, name in enumerate(kp.camera_names):  # each camera's frames at its own clock
+            frames = truth.frames_at(truth.camera_times(name, int(kp.frame_counts[c])))[::stride]
+            cam = truth.rig[name]
+            true_xy[c, : len(frames)] = truth.project_one(cam, interpolate_frames(truth.blazepose[:, theirs], frames))
+        stats = keypoint_errors_px(xy, true_xy)
         result["keypoints2d"] = {**stats, "joint_names": tuple(kp.joint_names[i] for i in mine)}
+    points_times = None
     if files.points3d.is_file():
         pts = Points3D.load(files.points3d)
         mine, theirs = _match(pts.joint_names, truth.blazepose_names)
-        F = min(pts.xyz.shape[0], truth.n_frames)
-        result["points3d"] = evaluate_points(pts.xyz[:F][:, mine], truth.blazepose[:F][:, theirs])
+        first = Keypoints2D.load(files.keypoints2d).camera_names[0] if files.keypoints2d.is_file() else truth.rig.names[0]
+        points_times = truth.frames_at(truth.take_to_truth(pts.timestamps[::stride], first))
+        ref = interpolate_frames(truth.blazepose[:, theirs], points_times)
+        seen = np.isfinite(ref).all(axis=(1, 2))  # instants the truth covers
+        result["points3d"] = evaluate_points(pts.xyz[::stride][seen][:, mine], ref[seen])
         result["points3d_names"] = tuple(pts.joint_names[i] for i in mine)
     if files.body_motion.is_file() and truth.motion is not None:
-        result.update(evaluate_motion(BodyMotion.load(files.body_motion), truth.motion))
+        fitted = BodyMotion.load(files.body_motion)
+        fitted = fitted.slice(slice(0, fitted.n_frames, stride))
+        frames = (points_times[: fitted.n_frames] if points_times is not None
+                  else np.arange(0, fitted.n_frames * stride, stride, dtype=float))
+        seen = (frames >= -1e-6) & (frames <= truth.motion.n_frames - 1 + 1e-6)
+        frames = frames[seen]
+        true_R = _interpolate_rotations(axis_angle_to_matrix(truth.motion.full_pose()), frames)
+        result.update(motion_errors(axis_angle_to_matrix(fitted.full_pose()[: len(seen)][seen]), true_R,
+                                    fitted.joint_positions()[: len(seen)][seen][:, :22],
+                                    interpolate_frames(truth.motion.joint_positions()[:, :22], frames)))
     return TakeEvaluation(**result)
 
 
-def evaluate_motion(fitted: BodyMotion, truth: BodyMotion) -> dict:
-    """A fitted motion against the true one (frames both have): ``joint_angles_deg (55,)`` (mean angle between
-    the local joint rotations), ``joint_angle_mean_deg`` (over the root and the 21 body joints),
-    ``body_joints`` (`PointErrors` of the 22 skeleton joints), ``bone_direction_mean_deg``, as in
-    `TakeEvaluation`."""
-    from mocap.body.skeleton import PARENTS, axis_angle_to_matrix
+def motion_errors(fitted_R: np.ndarray, true_R: np.ndarray, fitted_xyz: np.ndarray, true_xyz: np.ndarray) -> dict:
+    """Fitted against true local joint rotations ``(F, 55, 3, 3)`` and the 22 body joints ``(F, 22, 3)`` of the same
+    frames: ``joint_angles_deg (55,)`` (mean angle per joint), ``joint_angle_mean_deg`` (over the root and the 21
+    body joints), ``body_joints`` (`PointErrors`) and ``bone_direction_mean_deg`` (the 21 bones between those
+    joints), as in `TakeEvaluation`."""
+    from mocap.body.skeleton import PARENTS
 
-    F = min(fitted.n_frames, truth.n_frames)
+    err = joint_angle_errors_deg(fitted_R, true_R)
     bones = np.array([(PARENTS[j], j) for j in range(1, 22)])
-    fitted_xyz, true_xyz = fitted.joint_positions()[:F, :22], truth.joint_positions()[:F, :22]
-    err = joint_angle_errors_deg(axis_angle_to_matrix(fitted.full_pose()[:F]),
-                                 axis_angle_to_matrix(truth.full_pose()[:F]))
     return {"joint_angles_deg": np.nanmean(err, axis=0), "joint_angle_mean_deg": float(np.nanmean(err[:, :22])),
             "body_joints": evaluate_points(fitted_xyz, true_xyz),
             "bone_direction_mean_deg": float(np.nanmean(bone_direction_errors_deg(fitted_xyz, true_xyz, bones)))}
+
+
+def evaluate_motion(fitted: BodyMotion, truth: BodyMotion) -> dict:
+    """`motion_errors` of a fitted motion against the true one, frame by frame (the frames both have)."""
+    from mocap.body.skeleton import axis_angle_to_matrix
+
+    F = min(fitted.n_frames, truth.n_frames)
+    return motion_errors(axis_angle_to_matrix(fitted.full_pose()[:F]), axis_angle_to_matrix(truth.full_pose()[:F]),
+                         fitted.joint_positions()[:F, :22], truth.joint_positions()[:F, :22])

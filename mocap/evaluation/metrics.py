@@ -109,3 +109,25 @@ def bone_length_cv(xyz: np.ndarray, edges: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # bones never seen: NaN
         return np.nanstd(lengths, axis=0) / np.nanmean(lengths, axis=0)
+#: The ten limbs of the Shelf / Campus PCP, as SMPL-X skeleton joint names: upper and lower arms and legs, the
+#: torso (pelvis to neck) and the head (neck to the top of the head, as Shelf's bottom-head to top-head:
+#: ``head_top`` is a point of the body surface, :func:`mocap.evaluation.people.pcp_points`).
+PCP_LIMBS = (("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"), ("right_shoulder", "right_elbow"),
+             ("right_elbow", "right_wrist"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
+             ("right_hip", "right_knee"), ("right_knee", "right_ankle"), ("pelvis", "neck"), ("neck", "head_top"))
+
+
+def pcp(pred: np.ndarray, truth: np.ndarray, limbs: np.ndarray, alpha: float = 0.5) -> float:
+    """Percentage of correct parts: a limb ``(a, b)`` of a frame counts as correct when *both* its predicted
+    endpoints are within ``alpha`` times the true limb length of the true ones (the strict form of the
+    Shelf / Campus criterion). Over every limb and frame where the truth exists; a missing prediction counts
+    as wrong. ``pred``, ``truth``: ``(F, J, 3)``; ``limbs``: ``(L, 2)`` joint indices. Returns a fraction."""
+    pred, truth = np.asarray(pred, float), np.asarray(truth, float)
+    limbs = np.asarray(limbs, int).reshape(-1, 2)
+    a, b = limbs[:, 0], limbs[:, 1]
+    length = np.linalg.norm(truth[:, b] - truth[:, a], axis=-1)  # (F, L)
+    with np.errstate(invalid="ignore"):
+        ok = ((np.linalg.norm(pred[:, a] - truth[:, a], axis=-1) <= alpha * length)
+              & (np.linalg.norm(pred[:, b] - truth[:, b], axis=-1) <= alpha * length))
+    counted = np.isfinite(length)
+    return float(ok[counted].mean()) if counted.any() else float("nan")

@@ -9,8 +9,12 @@ Files appear atomically: the exporter writes a temporary file in the target fold
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from mocap.body.animation import SkeletonAnimation
 from mocap.errors import MocapError
@@ -114,17 +118,62 @@ def export_blender(anim: SkeletonAnimation, path: str | Path, fmt: Format | None
     fmt = _format(path, fmt)
     with native_output_to_log():  # Blender's exporters print progress ("FBX export starting...")
         bpy.ops.wm.read_factory_settings(use_empty=True)
+        # GLB: Blender writes the armature in its rest pose (and the mesh); the animation goes in with numpy
+        # (rotations and the root's translation; joints that move otherwise are left to Blender's sampling)
+        numpy_glb = fmt == "glb" and anim.local_translations is None
+        keyed = rest_pose(anim) if numpy_glb else anim
         # frame 0 = time 0 in the file; Blender's importers put it at frame 1 again
-        arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
+        arm = blender_scene.build_armature(keyed, name, bone_display=bone_display, frame_start=0)
         objects = [arm]
         if mesh is not None:
             objects.append(blender_scene.add_body_mesh(arm, mesh))
-        return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes)
+        return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes,
+                                animation=anim if numpy_glb else None)
+
+
+def export_blender_scene(actors, path: str | Path, fmt: Format | None = None, *, preset_axes: str | None = None,
+                         bone_display: str = "auto") -> Path:
+    """Write several animated armatures into one FBX or GLB file (a take with several performers).
+
+    Args:
+        actors: ``(name, SkeletonAnimation, SkinnedMesh or None)`` per performer; each armature is named
+            ``name`` and its mesh ``<name>_body``. The animations share the frame rate and frame count.
+        path, fmt, preset_axes, bone_display: as `export_blender`.
+    """
+    bpy = require_bpy(f"{str(fmt or Path(path).suffix).upper().lstrip('.')} export")
+
+    from mocap.export import blender_scene
+
+    fmt = _format(path, fmt)
+    with native_output_to_log():  # Blender's exporters print progress
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        objects = []
+        for name, anim, mesh in actors:
+            arm = blender_scene.build_armature(anim, name, bone_display=bone_display, frame_start=0)
+            objects.append(arm)
+            if mesh is not None:
+                objects.append(blender_scene.add_body_mesh(arm, replace(mesh, name=f"{name}_body")))
+        # glTF: one animation moving every performer at once (players play one animation at a time)
+        return write_scene_file(path, fmt, objects=objects, preset_axes=preset_axes,
+                                gltf_options={"export_animation_mode": "ACTIVE_ACTIONS"})
+
+
+def rest_pose(anim: SkeletonAnimation) -> SkeletonAnimation:
+    """A one-frame animation of ``anim``'s skeleton standing in its rest pose."""
+    J = len(anim.names)
+    return replace(anim, local_rotations=np.broadcast_to(np.eye(3), (1, J, 3, 3)).copy(),
+                   root_positions=anim.rest_positions[:1].copy())
 
 
 def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=None,
-                     preset_axes: str | None = None) -> Path:
-    """Write objects of the current Blender scene (all when ``objects`` is None) to FBX or GLB atomically."""
+                     preset_axes: str | None = None, gltf_options: dict | None = None,
+                     animation: SkeletonAnimation | None = None) -> Path:
+    """Write objects of the current Blender scene (all when ``objects`` is None) to FBX or GLB atomically
+    (``gltf_options``: exporter settings over :data:`GLTF_OPTIONS`).
+
+    ``animation`` (GLB only): written into the file by `mocap.export.gltf_animation.add_animation` instead of
+    Blender's own sampling of the scene (which takes minutes and gigabytes for minutes of animation); the
+    scene's armature must then stand in its rest pose."""
     import bpy
 
     path = Path(path)
@@ -142,7 +191,8 @@ def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=Non
     renamed = _armatures_named_for_unreal(objects if selection else list(bpy.context.scene.objects)) \
         if fmt == "fbx" and preset == "unreal" else []
     try:
-        _write(path, fmt, preset, selection)
+        with _deformation_muted(objects if selection else list(bpy.context.scene.objects)):
+            _write(path, fmt, preset, selection, gltf_options or {}, animation)
     finally:  # give the user back their selection and names
         for obj, name in reversed(renamed):
             obj.name = name
@@ -154,12 +204,12 @@ def write_scene_file(path: str | Path, fmt: Format | None = None, *, objects=Non
 
 
 def _armatures_named_for_unreal(objects) -> list[tuple[object, str]]:
-    """Name the (first) exported armature object "Armature" for the export, as Epic's exporter does;
+    """Name the exported armature object "Armature" (one performer) for the export, as Epic's exporter does;
     returns ``(object, old name)`` pairs to restore, in the order they were changed."""
     import bpy
 
     armatures = [o for o in objects if o.type == "ARMATURE"]
-    if not armatures or armatures[0].name == "Armature":
+    if len(armatures) != 1 or armatures[0].name == "Armature":  # several performers keep their names
         return []
     changed = []
     other = bpy.data.objects.get("Armature")
@@ -171,7 +221,25 @@ def _armatures_named_for_unreal(objects) -> list[tuple[object, str]]:
     return changed
 
 
-def _write(path: Path, fmt: str, preset: str, selection: bool) -> None:
+@contextmanager
+def _deformation_muted(objects):
+    """Switch off the viewport evaluation of the objects' Armature modifiers while the exporters bake.
+
+    Both exporters evaluate the scene at every frame to sample the bones; without this, Blender also deforms
+    the 10k-vertex body on each of those frames for nothing (the exporters write the mesh in its rest pose and
+    take the skin from the modifier itself, whether or not it is shown). FBX export takes about half the time."""
+    muted = [m for o in objects if o.type == "MESH" for m in o.modifiers if m.type == "ARMATURE" and m.show_viewport]
+    for m in muted:
+        m.show_viewport = False
+    try:
+        yield
+    finally:
+        for m in muted:
+            m.show_viewport = True
+
+
+def _write(path: Path, fmt: str, preset: str, selection: bool, gltf_options: dict,
+           animation: SkeletonAnimation | None = None) -> None:
     import bpy
 
     with atomic_path(path) as tmp:
@@ -179,10 +247,17 @@ def _write(path: Path, fmt: str, preset: str, selection: bool) -> None:
             result = bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=selection,
                                               **{**FBX_COMMON, **FBX_PRESETS[preset]})
         else:
-            result = bpy.ops.export_scene.gltf(filepath=str(tmp), use_selection=selection, **GLTF_OPTIONS)
+            options = {**GLTF_OPTIONS, **gltf_options}
+            if animation is not None:
+                options["export_animations"] = False
+            result = bpy.ops.export_scene.gltf(filepath=str(tmp), use_selection=selection, **options)
         if "FINISHED" not in result or not tmp.is_file() or tmp.stat().st_size == 0:
             raise MocapError(f"Blender's {fmt.upper()} exporter failed ({result})", path=path,
                              fix="run with --verbose to see Blender's messages")
+        if animation is not None and fmt == "glb":
+            from mocap.export.gltf_animation import add_animation
+
+            add_animation(tmp, animation)
 
 
 def _format(path: str | Path, fmt: str | None) -> str:

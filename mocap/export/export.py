@@ -32,6 +32,10 @@ FORMATS = Registry("export format", [
 
 BODY_MOTION_FILE = "body_motion.npz"
 
+#: Formats that hold several armatures in one file: a take with several performers gets one file with an
+#: armature per performer; the other formats get one file per performer (``<take>_<performer>_<rig>.<ext>``).
+SCENE_FORMATS = ("fbx", "glb")
+
 
 def resolve_input(path: str | Path) -> tuple[Path, TakeLayout]:
     """A take folder or a body-motion ``.npz`` -> ``(npz path, the take's layout)``."""
@@ -49,9 +53,10 @@ def rig_label(rig: str | Path | None) -> str:
     return Path(rig).stem if rig else "smplx"
 
 
-def export_path(take: TakeLayout, fmt: str, rig: str | Path | None = None) -> Path:
-    """``<take folder>/export/<take>_<rig>.<ext>`` (rig ``smplx`` when none is given)."""
-    return take.export_file(rig_label(rig), FORMATS.get(fmt, "write").suffixes[0])
+def export_path(take: TakeLayout, fmt: str, rig: str | Path | None = None, performer: str | None = None) -> Path:
+    """``<take folder>/export/<take>_<rig>.<ext>`` (rig ``smplx`` when none is given); one performer's file of a
+    take with several: ``<take>_<performer>_<rig>.<ext>``."""
+    return take.export_file(rig_label(rig), FORMATS.get(fmt, "write").suffixes[0], performer)
 
 
 def motion_animation(motion: BodyMotion, rig: str | Path | None = None, *, foot_locking: bool = True
@@ -97,6 +102,29 @@ def export_motion(motion: BodyMotion, path: str | Path, fmt: str | None = None, 
     rig = None if rig in (None, "smplx") else rig
     return entry.function("write")(motion, path, entry.name, rig=rig, up=up, units=units,
                                    foot_locking=foot_locking, mesh=mesh)
+
+
+def export_performers(motions: dict[str, BodyMotion], path: str | Path, fmt: str | None = None,
+                      rig: str | Path | None = None, *, foot_locking: bool = True, meshes: dict | None = None,
+                      **_) -> Path:
+    """Write several performers' motions into one FBX or GLB file: one armature per performer, named after
+    them (each retargeted onto ``rig`` when given), each with its own skinned body from ``meshes``
+    (name -> `SkinnedMesh`, optional). BVH, AMASS and TRC hold one skeleton: use `export_motion` per performer.
+    """
+    from mocap.export.blender_export import export_blender_scene
+
+    path = Path(path)
+    entry = FORMATS.for_path(path, fmt, "write")
+    if entry.name not in SCENE_FORMATS:
+        raise InputError(f"{entry.name} files hold one skeleton; several performers need one file each",
+                         path=path, fix=f"export {', '.join(SCENE_FORMATS)} for one file, or one {entry.name} "
+                                        "per performer")
+    if not motions:
+        raise InputError("no performer to export", path=path, fix="run the fit stage first")
+    rig = None if rig in (None, "smplx") else rig
+    actors = [(name, motion_animation(m, rig, foot_locking=foot_locking)[0], (meshes or {}).get(name))
+              for name, m in motions.items()]
+    return export_blender_scene(actors, path, entry.name)
 
 
 def _write_amass(motion: BodyMotion, path: Path, fmt: str, *, rig, **_) -> Path:

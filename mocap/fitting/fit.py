@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -22,7 +22,9 @@ from mocap.body.motion import BodyMotion
 from mocap.errors import InputError
 from mocap.fitting.init import initial_pose
 from mocap.fitting.model import MarkerModel
-from mocap.geometry import Y_UP_TO_Z_UP, matrix_to_axis_angle
+from mocap.fitting.windows import WindowJoiner, blend_weights, plan_windows
+from mocap.geometry import Y_UP_TO_Z_UP, axis_angle_to_matrix, matrix_to_axis_angle
+from mocap.parallel import map_cameras
 from mocap.smoothing.filters import fill_gaps
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,15 @@ class FitConfig:
     threads: int = 1
     """CPU threads for torch during the fit (0: torch's default). The batched solves are small; one thread
     avoids the spin-wait slowdown torch shows when the other core is busy (e.g. detection of the next take)."""
+    window_frames: int = 1000
+    """Takes longer than this are fitted in overlapping windows of this many frames, so memory stays flat with
+    take length (about 0.35 MB per frame of a window, per worker); the shape is estimated once over the whole
+    take first. 0: the whole take at once."""
+    window_overlap_s: float = 2.0
+    """Overlap of neighbouring windows (seconds); the two fits are cross-faded over the middle half of it, away
+    from either window's edges, so the joins have no seam."""
+    workers: int = 0
+    """Processes fitting the windows of a long take side by side (0: one per core)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,6 +322,7 @@ def fit_markers(model: MarkerModel, targets: np.ndarray, weights: np.ndarray | N
     batch), alternated with a closed-form shape update shared by all frames (markers are linear in
     ``betas`` for a fixed pose). Temporal smoothness is a pull toward the average of the neighbouring
     frames' current estimates, so frames without keypoints are interpolated and noisy frames smoothed.
+    Takes longer than ``config.window_frames`` are fitted in overlapping windows (`fit_in_windows`).
 
     Args:
         model: markers of the body model, ``L`` of them, in the order of ``targets``' second axis.
@@ -322,32 +334,58 @@ def fit_markers(model: MarkerModel, targets: np.ndarray, weights: np.ndarray | N
     """
     import torch
 
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
-        return _fit(model, targets, weights, fps, config, hand_joints, progress)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _fit(model, targets, weights, fps, config, hand_joints, progress) -> FitResult:
-    import torch
-
-    from mocap.fitting.solver import exp_so3, log_so3
-
     t0 = time.perf_counter()
     targets = np.asarray(targets, dtype=np.float64)
-    F, L, _ = targets.shape
+    F = targets.shape[0]
     finite = np.isfinite(targets).all(-1)
     if not finite.any():
         raise InputError("no finite 3D keypoints in the take: nothing to fit",
                          fix="check the triangulation output (points3d.npz) and its calibration")
     w = finite.astype(np.float64) if weights is None else np.where(finite, np.nan_to_num(weights), 0.0)
-    sparse = np.flatnonzero(finite.sum(1) < config.min_markers)
-    names = model.marker_names
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        if config.window_frames and F > config.window_frames:
+            pose, transl, markers, betas = fit_in_windows(model, targets, w, fps, config, hand_joints, progress)
+        else:
+            pose, transl, markers, betas = solve(model, targets, w, fps, config, hand_joints, progress)
+    finally:
+        torch.set_num_threads(threads)
+    err = np.linalg.norm(markers - np.nan_to_num(targets), axis=-1) * 1000.0
+    count = finite.sum(1)
+    fit_err = np.where(count > 0, np.where(finite, err, 0.0).sum(1) / np.maximum(count, 1), np.nan)
+    far = np.flatnonzero(np.abs(betas) > SHAPE_WARN)
+    if far.size:
+        log.warning("the fitted body shape is far out: %s (more than %g standard deviations of the shape space); "
+                    "the keypoints may not match the body model (check the calibration and the keypoint set), or "
+                    "raise [fit] shape_prior_weight", ", ".join(f"beta{k} = {betas[k]:+.1f}" for k in far), SHAPE_WARN)
+    motion = BodyMotion.from_full_pose(pose, transl, betas, model.rest_joints(betas), fps, model=model.name,
+                                       fit_error_mm=fit_err, has_hands=hand_joints)
+    return FitResult(motion=motion, markers=markers, marker_names=model.marker_names,
+                     sparse_frames=np.flatnonzero(count < config.min_markers),
+                     seconds=time.perf_counter() - t0, iterations=max(1, config.iterations))
 
-    betas = _shape_from_lengths(model, targets, names, config.shape_prior_weight)
+
+def solve(model: MarkerModel, targets: np.ndarray, w: np.ndarray, fps: float, config: FitConfig,
+          hand_joints: bool = False, progress=None, betas: np.ndarray | None = None
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The batched fit of ``targets (F, L, 3)`` (at least one finite) with weights ``w (F, L)`` (0 where
+    missing), all frames at once.
+
+    With ``betas`` the shape is held fixed (the windows of a long take); else it starts from the limb
+    lengths and is re-solved every 5 iterations. Returns ``pose (F, 55, 3)`` axis-angle, ``transl (F, 3)``,
+    the fitted ``markers (F, L, 3)`` and ``betas (B,)``.
+    """
+    import torch
+
+    from mocap.fitting.solver import exp_so3, log_so3
+
+    F, L, _ = targets.shape
+    names = model.marker_names
+    fixed_shape = betas is not None
+    if betas is None:
+        betas = _shape_from_lengths(model, targets, names, config.shape_prior_weight)
     rest_m = model.rest_markers(betas)
     # the first guess goes through gaps on interpolated keypoints (the fit itself gives them no weight)
     guide = fill_gaps(targets, max_gap=F, method="linear")  # linear: no overshoot on long gaps
@@ -396,7 +434,7 @@ def _fit(model, targets, weights, fps, config, hand_joints, progress) -> FitResu
             # robust (pseudo-Huber) weights from the current marker errors
             err = torch.linalg.norm(mk - fx.y, dim=-1)
             irls = 1.0 / torch.sqrt(1.0 + (err / fx.delta) ** 2)
-        if it % 5 == 4 or it == total - 1:
+        if not fixed_shape and (it % 5 == 4 or it == total - 1):
             betas = _update_shape(fx, R, transl, irls, betas)
             rest, c = fx.shape(betas)
         if progress:
@@ -404,24 +442,66 @@ def _fit(model, targets, weights, fps, config, hand_joints, progress) -> FitResu
     with torch.no_grad():
         _, mk = fx.evaluate(R, transl, rest, c, irls, R[:, 0], transl, log_so3(R[:, free]), 0.0,
                             want_system=False)
-    mk = mk.cpu().numpy()
     Rn = R.cpu().numpy()
     pose = np.zeros((F, skeleton.NUM_JOINTS, 3))
     pose[:, 0] = matrix_to_axis_angle(Rn[:, 0])
     pose[:, free] = matrix_to_axis_angle(Rn[:, free])
-    tr = transl.cpu().numpy()
-    err = np.linalg.norm(mk - np.nan_to_num(targets), axis=-1) * 1000.0
-    count = finite.sum(1)
-    fit_err = np.where(count > 0, np.where(finite, err, 0.0).sum(1) / np.maximum(count, 1), np.nan)
-    far = np.flatnonzero(np.abs(betas) > SHAPE_WARN)
-    if far.size:
-        log.warning("the fitted body shape is far out: %s (more than %g standard deviations of the shape space); "
-                    "the keypoints may not match the body model (check the calibration and the keypoint set), or "
-                    "raise [fit] shape_prior_weight", ", ".join(f"beta{k} = {betas[k]:+.1f}" for k in far), SHAPE_WARN)
-    motion = BodyMotion.from_full_pose(pose, tr, betas, model.rest_joints(betas), fps, model=model.name,
-                                       fit_error_mm=fit_err, has_hands=hand_joints)
-    return FitResult(motion=motion, markers=mk, marker_names=names, sparse_frames=sparse,
-                     seconds=time.perf_counter() - t0, iterations=total)
+    return pose, transl.cpu().numpy(), mk.cpu().numpy(), np.asarray(betas, dtype=np.float64)
+
+
+#: Frames, spread evenly over a long take, from which its one shape is estimated before the windows are fitted.
+SHAPE_FRAMES = 400
+
+
+def fit_in_windows(model: MarkerModel, targets: np.ndarray, w: np.ndarray, fps: float, config: FitConfig,
+                   hand_joints: bool = False, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`solve` for a long take, in overlapping windows of ``config.window_frames`` frames.
+
+    The shape comes first, once for the whole take: a fit of `SHAPE_FRAMES` observed frames spread evenly over
+    it (no temporal term: they are far apart). Then each window is fitted with that shape held fixed, side by
+    side in ``config.workers`` processes, and the windows are joined with `mocap.fitting.windows.blend_weights`
+    (a smooth cross-fade over the middle of each overlap). A window without any keypoint is left out; its frames
+    hold the nearest fitted pose.
+    Returns what `solve` returns, for the whole take.
+    """
+    F = len(targets)
+    spans = plan_windows(F, config.window_frames, int(round(config.window_overlap_s * fps)))
+    per_pass = max(1, config.iterations)
+    total = per_pass * (len(spans) + 1)
+
+    seen = (w > 0).sum(1)
+    good = np.flatnonzero(seen >= config.min_markers) if (seen >= config.min_markers).any() else np.flatnonzero(seen)
+    sample = np.unique(good[np.linspace(0, len(good) - 1, min(SHAPE_FRAMES, len(good))).round().astype(int)])
+    *_, betas = solve(model, targets[sample], w[sample], fps, replace(config, smooth_weight=0.0), hand_joints,
+                      (lambda i, n: progress(i, total)) if progress else None)
+    log.info("fit: shape from %d frames spread over the take; %d windows of %d frames", len(sample), len(spans),
+             spans[0][1] - spans[0][0])
+    fitted = [(span, weight) for span, weight in zip(spans, blend_weights(spans)) if (w[span[0]:span[1]] > 0).any()]
+    done = np.zeros(len(fitted), dtype=int)
+
+    def window_progress(k, i, n):
+        done[k] = i
+        if progress:
+            progress(per_pass * (1 + len(spans) - len(fitted)) + int(done.sum()), total)
+
+    jobs = [(model, targets[a:b], w[a:b], fps, config, hand_joints, betas) for (a, b), _ in fitted]
+    results = map_cameras(fit_window, jobs, progress=window_progress, workers=config.workers)
+    joiner = WindowJoiner(F, rotations=("rotations",))
+    for (span, weight), (pose, transl, markers) in zip(fitted, results):
+        joiner.add(span, weight, rotations=axis_angle_to_matrix(pose), transl=transl, markers=markers)
+    out = joiner.finish()
+    return matrix_to_axis_angle(out["rotations"]), out["transl"], out["markers"], betas
+
+
+def fit_window(model: MarkerModel, targets: np.ndarray, w: np.ndarray, fps: float, config: FitConfig,
+               hand_joints: bool, betas: np.ndarray, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One window of `fit_in_windows` with the take's shape (run in a worker process): pose, transl, markers."""
+    import torch
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    pose, transl, markers, _ = solve(model, targets, w, fps, config, hand_joints, progress, betas=betas)
+    return pose, transl, markers
 
 
 def _update_shape(fx: _Fitter, R, transl, irls, betas: np.ndarray) -> np.ndarray:

@@ -112,8 +112,9 @@ def fit_points(xyz: np.ndarray, joint_names: tuple[str, ...], fps: float, config
 
 
 def fit_take(session, take: str, config: FitConfig = FitConfig(), *, points_path: str | Path | None = None,
-             progress=None) -> FitResult:
-    """Fit one take of a session: reads ``points3d.npz``, writes ``body_motion.npz`` and ``fit.toml``."""
+             progress=None, performer: str | None = None) -> FitResult:
+    """Fit one take of a session: reads ``points3d.npz``, writes ``body_motion.npz`` and ``fit.toml`` (one
+    performer's of a take with several: in ``people/<performer>/``, one body shape per performer)."""
     from mocap.io.tomlio import write_toml
     from mocap.session import Session
     from mocap.triangulation.points import Points3D
@@ -121,6 +122,7 @@ def fit_take(session, take: str, config: FitConfig = FitConfig(), *, points_path
     session = Session.of(session)
     session.take(take)  # a clear error for an unknown take
     files = session.layout.take(take)
+    files = files.person(performer) if performer else files
     path = Path(points_path) if points_path else files.points3d
     if not path.is_file():
         raise InputError("no 3D points for this take", path=path,
@@ -141,5 +143,5 @@ def fit_take(session, take: str, config: FitConfig = FitConfig(), *, points_path
     })
     if len(result.sparse_frames):
         log.warning("%s: %d frames had too few keypoints and were interpolated by the temporal term",
-                    take, len(result.sparse_frames))
+                    f"{take}/{performer}" if performer else take, len(result.sparse_frames))
     return result

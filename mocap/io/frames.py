@@ -41,8 +41,11 @@ class FrameSource:
     fps: float
     images: tuple[Path, ...] = ()
 
-    def frames(self, *, gray: bool = False, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(frame_index, image)``; BGR ``(H, W, 3)`` or grayscale ``(H, W)`` uint8."""
+    def frames(self, *, gray: bool = False, stride: int = 1, rgb: bool = False,
+               threads: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(frame_index, image)``; BGR ``(H, W, 3)``, RGB ``(H, W, 3)`` with ``rgb``, or grayscale ``(H, W)``
+        uint8. ``threads``: decoding threads of a video (0: OpenCV's default, one per core;
+        1 suits a worker process per camera, whose workers keep the cores busy already)."""
         import cv2
 
         if self.images:
@@ -50,9 +53,10 @@ class FrameSource:
                 img = cv2.imread(str(self.images[i]), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
                 if img is None:
                     raise InputError("image cannot be read", path=self.images[i], fix="replace or remove the file")
-                yield i, img
+                yield i, (cv2.cvtColor(img, cv2.COLOR_BGR2RGB) if rgb and not gray else img)
             return
-        cap = cv2.VideoCapture(str(self.path))
+        params = [cv2.CAP_PROP_N_THREADS, int(threads)] if threads else []
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_ANY, params)
         try:
             i = 0
             while True:
@@ -65,7 +69,11 @@ class FrameSource:
                 ok, img = cap.read()
                 if not ok:
                     break
-                yield i, (cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if gray else img)
+                if gray:
+                    img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+                elif rgb:  # into a new array: OpenCV's in-place swap is twice as slow
+                    img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                yield i, img
                 i += 1
         finally:
             cap.release()

@@ -78,7 +78,8 @@ def import_anipose(folder: Path) -> SessionDraft:
         if not info.fps > 0:
             raise InputError(f"trial {name!r}: the video does not tell its frame rate", path=videos[0],
                              fix="add fps = ... to the take in session.toml")
-        take = TakeDraft(name, videos, info.fps, notes=[f"fps: from the videos ({videos[0].name}: {info.text})"])
+        take = TakeDraft(name, videos, info.fps, notes=[f"fps: from the videos ({videos[0].name}: {info.text})"],
+                         synchronized=True)  # Anipose works on synchronized videos only
         poses = [next((p for p in (session / "pose-2d" / (v.stem + s) for s in (".h5", ".csv")) if p.is_file()), None)
                  for v in videos]
         if all(poses):

@@ -65,6 +65,8 @@ class TakeDraft:
     fps: float | None = None
     keypoints: dict | None = None
     """``{"format", "paths" (list in camera order), "keypoint_set"?, "person"?}``."""
+    synchronized: bool = False
+    """The other tool's files are already synchronized (frame i of every camera is one instant)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -149,6 +151,9 @@ class SessionDraft:
                 if kp.get("person", "best") != "best":
                     items.append(f"person = {int(kp['person'])}")
                 out.append("keypoints = { " + ", ".join(items) + " }")
+            if take.synchronized:
+                out.append("synchronized = true   # synchronized by the tool that made these files: mocap sync keeps "
+                           "them so (delete to estimate offsets)")
         return "\n".join(out) + "\n"
 
     def write(self, session_dir: str | Path, *, force: bool = False) -> Path:

@@ -64,7 +64,8 @@ def import_freemocap(folder: Path) -> SessionDraft:
     take = TakeDraft(folder.name, videos, info.fps, notes=[
         "videos -> cameras: " + ", ".join(f"{v.name} -> {c}" for v, c in zip(videos, names)),
         f"fps: from the videos ({videos[0].name}: {info.text})",
-        "FreeMoCap's own 2D data (output_data/raw_data) is not imported: mocap detects the keypoints"])
+        "FreeMoCap's own 2D data (output_data/raw_data) is not imported: mocap detects the keypoints"],
+        synchronized=True)  # FreeMoCap's synchronized_videos/
     return SessionDraft(name=folder.name, cameras=names, takes=[take], rig=calibration, mirrored=False,
                         source=f"Session made from the FreeMoCap recording {folder.resolve()}", camera_notes=[note],
                         calibration_notes=[f"calibration: {calibration.name} (anipose layout, translations in mm)"])

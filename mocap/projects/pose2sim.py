@@ -135,6 +135,7 @@ def _trial(trial: Path, config: dict, cameras: list[str]) -> TakeDraft:
     keypoints = _keypoints(trial, config, len(cameras))
     if keypoints is not None:
         take.keypoints = keypoints
+        take.synchronized = keypoints["paths"][0].parent.name != "pose"  # pose-sync/, pose-associated/: synchronized
         take.notes.append(f"2D keypoints: Pose2Sim's {keypoints['paths'][0].parent.name}/ folders, imported instead "
                           "of detecting (delete this line to detect with mocap instead)")
     else:

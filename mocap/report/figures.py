@@ -68,6 +68,8 @@ class KeyFigure:
     def text(self) -> str:
         if not math.isfinite(self.value):
             return "n/a"
+        if not self.unit:
+            return f"{self.value:g}"
         if self.unit == "%":
             return f"{100 * self.value:.1f} %"
         return f"{self.value:.1f} {self.unit}" if self.unit == "mm" else f"{self.value:.2f} {self.unit}"
@@ -95,13 +97,17 @@ def key_figures(inputs: TakeInputs, truth: TruthComparison | None = None,
     ``reprojection_px``, ``bone_cv``, ``fit_error_mm``, ``mpjpe_mm`` (each only when its inputs exist)."""
     th = thresholds
     out: dict[str, KeyFigure] = {}
+    if inputs.performers:
+        return _people_figures(inputs, truth, thresholds)
     q = inputs.calibration_quality
     if q and q.get("cameras"):
         worst = max(float(c.get("reprojection_mean_px", float("nan"))) for c in q["cameras"])
         out["calibration_px"] = _at_most("Calibration error (worst camera)", worst, th.max_calibration_px, "px")
     if inputs.keypoints is not None:
-        out["detection_rate"] = _at_least("Detection rate", float(inputs.keypoints.detection_rate().mean()),
-                                          th.min_detection_rate)
+        kp = inputs.keypoints
+        first, last = inputs.span if inputs.span is not None else (0, kp.n_frames - 1)
+        rate = np.isfinite(kp.xy[:, first:last + 1, :, 0]).any(axis=-1).mean()  # a performer: while tracked
+        out["detection_rate"] = _at_least("Detection rate", float(rate), th.min_detection_rate)
     pts = inputs.points_raw if inputs.points_raw is not None else inputs.points
     if pts is not None:
         out["triangulated"] = _at_least("Joints triangulated", float(np.isfinite(pts.xyz[..., 0]).mean()),
@@ -132,6 +138,30 @@ def worst_bone_variation(points: Points3D, keypoint_set: str | None, min_length_
         return None
     variation = np.array([s[4] for s in bone_stats(points.xyz, points.joint_names, edges, min_length_mm)])
     return float(np.nanmax(variation)) if np.isfinite(variation).any() else float("nan")
+def _people_figures(inputs: TakeInputs, truth: TruthComparison | None, th: ReportThresholds) -> dict[str, KeyFigure]:
+    """A take with several performers: each key figure of its worst performer, the calibration's, and the
+    identity switches against the truth."""
+    from dataclasses import replace
+
+    from mocap.report.truth import compare_with_truth
+
+    out: dict[str, KeyFigure] = {}
+    q = inputs.calibration_quality
+    if q and q.get("cameras"):
+        worst = max(float(c.get("reprojection_mean_px", float("nan"))) for c in q["cameras"])
+        out["calibration_px"] = _at_most("Calibration error (worst camera)", worst, th.max_calibration_px, "px")
+    out["performers"] = KeyFigure("Performers tracked", float(len(inputs.performers)), "", True, "-")
+    for p in inputs.performers:
+        mine = key_figures(replace(p, calibration_quality=None), compare_with_truth(p), th)
+        for key, fig in mine.items():
+            have = out.get(key)
+            worse = have is not None and (fig.value < have.value if fig.unit == "%" else fig.value > have.value)
+            if have is None or (have.ok and not fig.ok) or (have.ok == fig.ok and worse):
+                out[key] = replace(fig, label=f"{fig.label} ({p.performer})")
+    if truth is not None and truth.external and "identity_switches" in truth.external:
+        n = truth.external["identity_switches"]
+        out["identity_switches"] = KeyFigure("Identity switches vs truth", n, "", n == 0, "= 0")
+    return out
 
 
 def report_figures(session: Session | str | Path, take: str,
@@ -140,9 +170,9 @@ def report_figures(session: Session | str | Path, take: str,
 
     Raises ``InputError`` when the take has no outputs yet.
     """
-    from mocap.report.inputs import load_take_inputs
+    from mocap.report.inputs import load_take_inputs, sample_long_take
     from mocap.report.truth import compare_with_truth
 
     session = Session.of(session)
-    inputs = load_take_inputs(session, take)
+    inputs = sample_long_take(load_take_inputs(session, take))
     return key_figures(inputs, compare_with_truth(inputs), thresholds)

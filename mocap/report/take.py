@@ -10,16 +10,20 @@ from pathlib import Path
 from mocap.io.atomic import atomic_open, write_text
 from mocap.report.context import ReportContext
 from mocap.report.figures import KeyFigure, ReportThresholds, key_figures
-from mocap.report.inputs import load_take_inputs
+from mocap.report.inputs import load_take_inputs, sample_long_take
 from mocap.report.page import Section, esc, page
-from mocap.report.sections import calibration, detection, fit, ground_truth, motion3d, summary
+from mocap.report.sections import calibration, detection, fit, ground_truth, motion3d, people, summary, sync
 from mocap.report.truth import compare_with_truth
 from mocap.session import Session
 
 log = logging.getLogger(__name__)
 
-SECTION_BUILDERS = (summary.build, calibration.build, detection.build, motion3d.build, fit.build, ground_truth.build)
+SECTION_BUILDERS = (summary.build, calibration.build, detection.build, sync.build, motion3d.build, fit.build,
+                    ground_truth.build)
 """Section builders in page order; each returns ``None`` when its inputs do not exist."""
+PEOPLE_BUILDERS = (summary.build, calibration.build, people.build, ground_truth.build)
+"""A take with several performers: the take's sections, then :data:`PERFORMER_BUILDERS` per performer."""
+PERFORMER_BUILDERS = (detection.build, motion3d.build, fit.build, ground_truth.build)
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,10 +57,14 @@ def write_take_report(session: Session | str | Path, take: str, *, out_path: str
                       thresholds: ReportThresholds = ReportThresholds()) -> TakeReport:
     """Build the report of ``take`` and return what was written (see :func:`build_take_report`)."""
     session = Session.of(session)
-    inputs = load_take_inputs(session, take)
+    inputs = sample_long_take(load_take_inputs(session, take))
     truth = compare_with_truth(inputs)
     ctx = ReportContext(inputs, truth, key_figures(inputs, truth, thresholds), thresholds)
-    sections = [s for s in (build(ctx) for build in SECTION_BUILDERS) if s is not None]
+    if inputs.performers:
+        sections = [s for s in (build(ctx) for build in PEOPLE_BUILDERS) if s is not None]
+        sections += performer_sections(inputs, thresholds)
+    else:
+        sections = [s for s in (build(ctx) for build in SECTION_BUILDERS) if s is not None]
     out = Path(out_path) if out_path is not None else session.layout.take(take).report
     images = _write_images(sections, out.with_suffix(""))
     back = (' · <a style="color:#8ab4f8" href="../../index.html">all takes</a>'
@@ -70,6 +78,27 @@ def write_take_report(session: Session | str | Path, take: str, *, out_path: str
     write_text(out, html)
     log.info("take report %s (%d sections)", out, len(sections))
     return TakeReport(out, images, ctx.figures, tuple(s.anchor for s in sections))
+
+
+def performer_sections(inputs, thresholds: ReportThresholds) -> list[Section]:
+    """Each performer's detection, 3D, fit and ground-truth sections, their anchors, titles and pictures
+    prefixed with the performer's name."""
+    from dataclasses import replace
+
+    from mocap.report.page import Image
+
+    out = []
+    for p in inputs.performers:
+        truth = compare_with_truth(p)
+        ctx = ReportContext(p, truth, key_figures(p, truth, thresholds), thresholds)
+        for section in (build(ctx) for build in PERFORMER_BUILDERS):
+            if section is None:
+                continue
+            parts = tuple(replace(x, name=f"{p.performer}_{x.name}") if isinstance(x, Image) else x
+                          for x in section.parts)
+            out.append(replace(section, anchor=f"{p.performer}-{section.anchor}",
+                               title=f"{p.performer}: {section.title}", parts=parts))
+    return out
 
 
 def build_take_report(session: Session | str | Path, take: str, *, out_path: str | Path | None = None,

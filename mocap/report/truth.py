@@ -114,8 +114,33 @@ def compare_with_truth(inputs: TakeInputs) -> TruthComparison | None:
         from mocap.calibration.compare import compare_rigs
 
         calibration = compare_rigs(inputs.rig, gt.rig)
-    external = _external_figures(inputs) if gt.point_sets else None
+    external = None
+    if inputs.performers:
+        external = _people_figures(inputs)
+    elif gt.point_sets and inputs.performer is None:
+        external = _external_figures(inputs)
     return TruthComparison(points, fit, angle_joint, angle_frame, calibration, external)
+
+
+def _people_figures(inputs: TakeInputs) -> dict[str, float] | None:
+    """Scalar figures of ``mocap.evaluation.people.evaluate_people`` (a take with several performers):
+    identity switches, and per performer MPJPE and PCP."""
+    from mocap.evaluation.people import evaluate_people
+
+    if not inputs.session.ground_truth.performers(inputs.take).is_file():
+        return None
+    try:
+        result = evaluate_people(inputs.session.root, inputs.take, inputs.session.output_dir)
+    except (MocapError, OSError, KeyError, ValueError) as exc:
+        log.warning("evaluate_people failed on take %s: %s", inputs.take, exc)
+        return None
+    out = {"identity_switches": float(result.identity_switches), "performers_missed": float(len(result.missed))}
+    for p in result.performers:
+        for key, value in (("points3d_mpjpe_mm", p.points3d.mpjpe if p.points3d else np.nan),
+                           ("body_mpjpe_mm", p.body_joints.mpjpe if p.body_joints else np.nan),
+                           ("pcp_body", p.pcp_body), ("pcp_points", p.pcp_points)):
+            out[f"{p.name}.{key}"] = float(value)
+    return out
 
 
 def _external_figures(inputs: TakeInputs) -> dict[str, float] | None:
@@ -124,7 +149,7 @@ def _external_figures(inputs: TakeInputs) -> dict[str, float] | None:
     from mocap.evaluation.ground_truth import evaluate_take
 
     try:
-        result = evaluate_take(inputs.session.root, inputs.take, inputs.session.output_dir)
+        result = evaluate_take(inputs.session.root, inputs.take, inputs.session.output_dir, stride=inputs.stride)
     except (MocapError, OSError, KeyError, ValueError) as exc:
         log.warning("evaluate_take failed on take %s: %s", inputs.take, exc)
         return None

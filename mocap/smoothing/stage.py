@@ -67,8 +67,10 @@ def triangulate_and_smooth(rig: CameraRig, keypoints: Keypoints2D, config: Trian
 
 
 def smooth_take(session: Session | str | Path, take: str, config: SmoothConfig = SmoothConfig(), *,
-                formats: tuple[str, ...] = POINT_FILE_FORMATS, marker_names: str = "opensim") -> TriangulationResult:
-    """Smooth one take's ``points3d_raw.npz``; writes ``points3d.npz`` and ``points3d.<fmt>`` for ``formats``.
+                formats: tuple[str, ...] = POINT_FILE_FORMATS, marker_names: str = "opensim",
+                performer: str | None = None) -> TriangulationResult:
+    """Smooth one take's ``points3d_raw.npz`` (or one performer's); writes ``points3d.npz`` and
+    ``points3d.<fmt>`` for ``formats`` beside it.
 
     The TRC file is OpenSim-ready as Pose2Sim writes it: Frame# is the video frame index (from the take's
     2D keypoints), and with ``marker_names="opensim"`` the markers are the keypoint set's OpenSim / Pose2Sim
@@ -79,6 +81,7 @@ def smooth_take(session: Session | str | Path, take: str, config: SmoothConfig =
 
     session = Session.of(session)
     files = session.layout.take(take)
+    files = files.person(performer) if performer else files
     if not files.points3d_raw.is_file():
         raise InputError("raw 3D points not found", path=files.points3d_raw,
                          fix=f"run `mocap triangulate {session.root} --take {take}` first")

@@ -1,8 +1,8 @@
 """Render a posed body mesh from the virtual cameras of a ``CameraRig`` with Blender (bpy, headless).
 
 The scene is built once: the textured body (the model's UVs and ``texture.png``, with clothes painted
-over it by body region: shirt, shorts, shoes), a floor, lights. Each frame only the vertex positions
-change. Engines: Workbench (fast, about 1 s per 640x480 image on 2 cores) or Cycles.
+over it by body region: shirt, shorts, shoes), a floor, lights; several bodies for several performers
+(each its own shirt colour, :data:`SHIRTS`). Each frame only the vertex positions change. Engines: Workbench (fast, about 1 s per 640x480 image on 2 cores) or Cycles.
 
 Cameras: Blender renders an ideal pinhole image (square pixels, principal point in the middle, a
 field of view wide enough for the whole distorted image); every output pixel is then traced back
@@ -43,6 +43,8 @@ CLOTHES: dict[str, tuple[tuple[str, ...], tuple[float, float, float]]] = {
     "shoes": (("left_ankle", "right_ankle", "left_foot", "right_foot"), (0.12, 0.10, 0.09)),
 }
 SKIN_RGB = (0.80, 0.62, 0.52)
+#: Shirt colours of performers 0, 1, 2, ... (performer 0 wears the default blue).
+SHIRTS = ((0.16, 0.33, 0.55), (0.62, 0.18, 0.16), (0.20, 0.48, 0.24), (0.55, 0.45, 0.12))
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,12 @@ def clothing_regions(model: Mapping[str, np.ndarray]) -> np.ndarray:
     return region
 
 
-def region_colours() -> np.ndarray:
-    """``(1 + len(CLOTHES), 3)`` RGB 0-1: skin, then the clothes."""
-    return np.array([SKIN_RGB] + [c for _, c in CLOTHES.values()], float)
+def region_colours(shirt: Sequence[float] | None = None) -> np.ndarray:
+    """``(1 + len(CLOTHES), 3)`` RGB 0-1: skin, then the clothes (``shirt`` replaces the shirt's colour)."""
+    colours = np.array([SKIN_RGB] + [c for _, c in CLOTHES.values()], float)
+    if shirt is not None:
+        colours[1 + list(CLOTHES).index("shirt")] = shirt
+    return colours
 
 
 def cloth_pattern(k: int, h: int, w: int) -> np.ndarray:
@@ -99,7 +104,8 @@ def cloth_pattern(k: int, h: int, w: int) -> np.ndarray:
     return np.ones((h, w, 1))
 
 
-def paint_texture(texture_rgb: np.ndarray, model: Mapping[str, np.ndarray], pattern: bool = False) -> np.ndarray:
+def paint_texture(texture_rgb: np.ndarray, model: Mapping[str, np.ndarray],
+                  shirt: Sequence[float] | None = None, pattern: bool = False) -> np.ndarray:
     """The body texture ``(H, W, 3)`` uint8 RGB with the clothes painted over their faces in UV space
     (``pattern``: with :func:`cloth_pattern`'s stripes and checks)."""
     import cv2
@@ -109,7 +115,7 @@ def paint_texture(texture_rgb: np.ndarray, model: Mapping[str, np.ndarray], patt
     region = clothing_regions(model)
     faces, ft, vt = np.asarray(model["f"]), np.asarray(model["ft"]), np.asarray(model["vt"])
     face_region = np.array([np.bincount(r, minlength=4).argmax() for r in region[faces]])
-    colours = (region_colours() * 255).astype(np.uint8)
+    colours = (region_colours(shirt) * 255).astype(np.uint8)
     rng = np.random.default_rng(0)
     for k in range(1, len(colours)):
         sel = face_region == k
@@ -221,17 +227,19 @@ def blender_camera_matrix(camera: Camera) -> np.ndarray:
 
 
 class HumanRenderer:
-    """A Blender scene with one body mesh and the rig's cameras; :meth:`render` gives BGR images.
+    """A Blender scene with body meshes and the rig's cameras; :meth:`render` gives BGR images.
 
     Args:
         model: body model arrays (``f``; ``vt``, ``ft`` and a texture for the textured look).
         rig: the cameras (their true intrinsics, distortion and poses).
         options: :class:`RenderOptions`.
         texture: ``(H, W, 3)`` uint8 RGB skin texture, or None (flat skin colour, clothes as vertex colours).
+        shirts: one entry per body (performer): body ``k`` wears the shirt ``SHIRTS[shirts[k]]``. With several
+            bodies, vertices are given as ``(bodies, V, 3)`` per image.
     """
 
     def __init__(self, model: Mapping[str, np.ndarray], rig: CameraRig, options: RenderOptions = RenderOptions(),
-                 texture: np.ndarray | None = None):
+                 texture: np.ndarray | None = None, shirts: Sequence[int] = (0,)):
         import bpy
 
         self.rig = rig
@@ -243,7 +251,8 @@ class HumanRenderer:
         self._setup_engine(scene, options, textured=texture is not None and "vt" in model)
         faces = np.asarray(model["f"], dtype=np.int64)
         self.n_vertices = int(np.asarray(model["v_template"]).shape[0])
-        self.body = self._build_body(model, faces, texture)
+        self.bodies = [self._build_body(model, faces, texture, k, shirt) for k, shirt in enumerate(shirts)]
+        self.body = self.bodies[0]
         self.floor = self._build_floor() if options.floor else None
         if options.background not in ("plain", "cluttered"):
             raise ValueError(f"background must be 'plain' or 'cluttered', got {options.background!r}")
@@ -333,27 +342,30 @@ class HumanRenderer:
             mat.node_tree.links.new(attr.outputs["Color"], bsdf.inputs["Base Color"])
         return mat
 
-    def _build_body(self, model, faces, texture):
+    def _build_body(self, model, faces, texture, index: int = 0, shirt_index: int = 0):
         import bpy
 
-        mesh = bpy.data.meshes.new("body")
+        shirt = SHIRTS[shirt_index % len(SHIRTS)] if shirt_index else None
+        name = "body" if not index else f"body{index}"
+        mesh = bpy.data.meshes.new(name)
         mesh.from_pydata(np.asarray(model["v_template"], float).tolist(), [], faces.tolist())
         mesh.polygons.foreach_set("use_smooth", np.ones(len(faces), dtype=bool))
         if texture is not None and "vt" in model:
             uv = mesh.uv_layers.new(name="UVMap")
             vt, ft = np.asarray(model["vt"], float), np.asarray(model["ft"], np.int64)
             uv.data.foreach_set("uv", vt[ft].reshape(-1).astype(np.float32))
-            image = self._image("body_texture", paint_texture(texture, model, self.options.clothing == "textured"))
-            mat = self._material("body", image=image)
+            image = self._image(f"{name}_texture",
+                                paint_texture(texture, model, shirt, pattern=self.options.clothing == "textured"))
+            mat = self._material(name, image=image)
         else:
-            colours = region_colours()[clothing_regions(model)]
+            colours = region_colours(shirt)[clothing_regions(model)]
             attr = mesh.color_attributes.new("clothes", "FLOAT_COLOR", "POINT")
             rgba = np.concatenate([colours, np.ones((len(colours), 1))], axis=1).astype(np.float32)
             attr.data.foreach_set("color", rgba.ravel())
-            mat = self._material("body")
+            mat = self._material(name)
         mesh.materials.append(mat)
         mesh.update()
-        obj = bpy.data.objects.new("body", mesh)
+        obj = bpy.data.objects.new(name, mesh)
         self.scene.collection.objects.link(obj)
         return obj
 
@@ -420,13 +432,13 @@ class HumanRenderer:
 
     # -- rendering -----------------------------------------------------------------------------------
     def set_vertices(self, vertices: np.ndarray) -> None:
-        """Move the body mesh to ``vertices (V, 3)`` (world, metres)."""
+        """Move the body meshes to ``vertices (V, 3)`` (world, metres), or ``(bodies, V, 3)``."""
         v = np.asarray(vertices, np.float32).reshape(-1)
-        if v.size != self.n_vertices * 3:
-            raise ValueError(f"expected {self.n_vertices} vertices, got {v.size // 3}")
-        mesh = self.body.data
-        mesh.vertices.foreach_set("co", v)
-        mesh.update()
+        if v.size != len(self.bodies) * self.n_vertices * 3:
+            raise ValueError(f"expected {len(self.bodies)} x {self.n_vertices} vertices, got {v.size // 3}")
+        for body, part in zip(self.bodies, v.reshape(len(self.bodies), -1)):
+            body.data.vertices.foreach_set("co", part)
+            body.data.update()
 
     def _render_pinhole(self, camera: int) -> np.ndarray:
         import bpy
@@ -448,12 +460,13 @@ class HumanRenderer:
     def render(self, camera: int, vertices: np.ndarray | Sequence[np.ndarray] | None = None) -> np.ndarray:
         """BGR uint8 image ``(H, W, 3)`` of camera ``camera`` (index into the rig).
 
-        ``vertices``: ``(V, 3)`` for the body now, or several ``(S, V, 3)`` whose images are averaged
-        (motion blur over the shutter); None keeps the current mesh.
+        ``vertices``: ``(V, 3)`` (or ``(bodies, V, 3)``) for the bodies now, or several shots ``(S, ...)``
+        whose images are averaged (motion blur over the shutter); None keeps the current meshes.
         """
         import cv2
 
-        shots = [None] if vertices is None else np.asarray(vertices, float).reshape(-1, self.n_vertices, 3)
+        per_shot = len(self.bodies) * self.n_vertices
+        shots = [None] if vertices is None else np.asarray(vertices, float).reshape(-1, per_shot, 3)
         acc = None
         if self.options.engine == "cycles":  # the shutter's sub-frames share the samples of one image
             self.scene.cycles.samples = max(1, int(np.ceil(self.options.cycles_samples / len(shots))))
@@ -487,7 +500,8 @@ class HumanRenderer:
         hidden = [o for o in (self.floor, *self._markers, *self.clutter) if o is not None]
         for o in hidden:
             o.hide_render = True
-        self.body.color = (1, 1, 1, 1)
+        for body in self.bodies:
+            body.color = (1, 1, 1, 1)
         try:
             img = self._render_pinhole(camera)
         finally:

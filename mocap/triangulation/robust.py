@@ -391,4 +391,5 @@ def triangulate_keypoints(
                 X, e, used = triangulate_views(rig, px, conf, config)
             swaps[:, a:b] = sw
         xyz[a:b], err[a:b], n_views[a:b] = X, e, used.sum(axis=0)
-    return Points3D(xyz, err, n_views, keypoints.joint_names, keypoints.fps, swaps, keypoints.keypoint_set)
+    return Points3D(xyz, err, n_views, keypoints.joint_names, keypoints.fps, swaps, keypoints.keypoint_set,
+                    keypoints.timestamps)

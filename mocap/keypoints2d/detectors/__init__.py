@@ -2,8 +2,10 @@
 
 A backend is a class with ``keypoint_set`` (a name in :mod:`mocap.keypoints2d.sets`), ``joint_names``
 and ``detect(rgb) -> (xy (J, 2) pixels, conf (J,))`` for the next frame of one video (backends may
-track between frames), plus ``close()``. Register new ones in ``DETECTORS`` (a :class:`mocap.registry.Registry`)
-as an ``Entry`` whose ``create`` function is the class, ``"module.path:ClassName"``.
+track between frames), plus ``close()``. A multi-person backend has ``multi_person = True`` and returns
+everyone: ``detect(rgb) -> (xy (P, J, 2), conf (P, J))``. Register new ones in ``DETECTORS`` (a
+:class:`mocap.registry.Registry`) as an ``Entry`` whose ``create`` function is the class,
+``"module.path:ClassName"``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ DETECTORS = Registry("detector", [
           {"create": "mocap.keypoints2d.detectors.blazepose:BlazePoseDetector"}),
     Entry("holistic", "MediaPipe Holistic: the 33 BlazePose landmarks + 21 per hand",
           {"create": "mocap.keypoints2d.detectors.blazepose:HolisticDetector"}),
+    Entry("blazepose_multi", "MediaPipe PoseLandmarker: 33 BlazePose landmarks of every person (up to num_poses)",
+          {"create": "mocap.keypoints2d.detectors.blazepose_multi:MultiPoseDetector"}),
 ])
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from mocap.errors import InputError, MocapError
+from mocap.keypoints2d.candidates import Candidates2D
 from mocap.keypoints2d.importers.common import PERSON_FIX, CameraTrack, check_person
 from mocap.keypoints2d.keypoints import Keypoints2D
 from mocap.registry import Entry, Registry
@@ -82,10 +83,13 @@ def read_keypoint_files(
         keypoint_set: the keypoint set the files follow; ``None`` infers it where the format allows
             (see each format's module).
         person: ``"best"`` (per frame, the person with the highest mean confidence; for DeepLabCut, the
-            individual with the highest mean likelihood) or the index of the person to take.
+            individual with the highest mean likelihood) or the index of the person to take; ``"all"``
+            (OpenPose, MMPose) keeps every person: a ``Candidates2D`` for the ``people`` stage.
 
     Returns the ``Keypoints2D`` with ``xy (C, F, J, 2)`` (NaN where missing) and ``conf (C, F, J)`` (0 where
-    missing), and the notes: per camera, the quirks met (empty person entries, short keypoint lists), counted. Cameras are aligned by frame number (per-frame files) or by row (one file per video);
+    missing), or with ``person="all"`` a ``Candidates2D`` (``(C, F, P, J, 2)``), and the notes: per camera, the
+    quirks met (empty person entries, short keypoint lists), counted. Cameras are aligned by frame number
+    (per-frame files) or by row (one file per video);
     cameras with fewer frames than the longest are padded with missing keypoints and named in a warning.
     ``timestamps`` are frame number / fps.
     """
@@ -103,8 +107,11 @@ def read_keypoint_files(
     if not (np.isfinite(fps) and fps > 0):
         raise MocapError(f"fps must be a positive number, got {fps}", fix="pass --fps with the videos' frame rate")
     check_person(person)
-    if isinstance(person, str) and person != "best" and entry.name != "dlc":
+    if isinstance(person, str) and person not in ("best", "all") and entry.name != "dlc":
         raise MocapError(f"person {person!r}: names are only understood for DeepLabCut individuals", fix=PERSON_FIX)
+    if person == "all" and entry.name == "dlc":
+        raise MocapError("person 'all' is not supported for DeepLabCut files",
+                         fix="import one individual at a time (its name or index)")
     tracks = [reader(p, keypoint_set=keypoint_set, person=person) for p in paths]
     _check_same_joints(tracks, names)
     notes = tuple(f"{name}: " + ", ".join(f"{n} {what}" for what, n in t.notes.items())
@@ -166,9 +173,11 @@ def _check_same_joints(tracks: list[CameraTrack], names: tuple[str, ...]) -> Non
                              fix="use the same pose model (and body parts) for every camera, or pass --keypoint-set")
 
 
-def combine_tracks(tracks: Sequence[CameraTrack], camera_names: Sequence[str], fps: float) -> Keypoints2D:
-    """Align per-camera tracks by frame number into ``Keypoints2D``; a camera's frames without keypoints
-    are NaN, and every camera that lacks frames is named in a warning."""
+def combine_tracks(tracks: Sequence[CameraTrack], camera_names: Sequence[str], fps: float
+                   ) -> Keypoints2D | Candidates2D:
+    """Align per-camera tracks by frame number into ``Keypoints2D`` (``Candidates2D`` for tracks of every
+    person); a camera's frames without keypoints are NaN, and every camera that lacks frames is named in a
+    warning."""
     first = min(int(t.frames[0]) for t in tracks if len(t.frames))
     last = max(int(t.frames[-1]) for t in tracks if len(t.frames))
     n_frames = last - first + 1
@@ -178,12 +187,17 @@ def combine_tracks(tracks: Sequence[CameraTrack], camera_names: Sequence[str], f
                          path=tracks[0].source, fix="check the numbers in the file names: the last number in "
                                                     "each name must be its frame number")
     ks = tracks[0].keypoint_set
-    xy = np.full((len(tracks), n_frames, ks.n_joints, 2), np.nan, np.float32)
-    conf = np.zeros((len(tracks), n_frames, ks.n_joints), np.float32)
+    people = tracks[0].xy.ndim == 4
+    slots = (max(max(t.xy.shape[1] for t in tracks), 1),) if people else ()
+    xy = np.full((len(tracks), n_frames, *slots, ks.n_joints, 2), np.nan, np.float32)
+    conf = np.zeros((len(tracks), n_frames, *slots, ks.n_joints), np.float32)
     short = []
     for c, t in enumerate(tracks):
         rows = t.frames - first
-        xy[c, rows], conf[c, rows] = t.xy, t.conf
+        if people:
+            xy[c, rows, : t.xy.shape[1]], conf[c, rows, : t.xy.shape[1]] = t.xy, t.conf
+        else:
+            xy[c, rows], conf[c, rows] = t.xy, t.conf
         if len(t.frames) < n_frames:
             missing = np.setdiff1d(np.arange(first, last + 1), t.frames)
             shown = ", ".join(str(m) for m in missing[:8]) + (", ..." if len(missing) > 8 else "")
@@ -194,6 +208,8 @@ def combine_tracks(tracks: Sequence[CameraTrack], camera_names: Sequence[str], f
     if first != 0:
         log.info("keypoint frames start at frame %d; timestamps start at %.3f s", first, first / fps)
     timestamps = (first + np.arange(n_frames)) / fps
+    if people:
+        return Candidates2D(xy, conf, ks.name, ks.joint_names, tuple(camera_names), timestamps, float(fps))
     return Keypoints2D(xy, conf, ks.name, ks.joint_names, tuple(camera_names), timestamps, float(fps))
 
 

@@ -20,8 +20,9 @@ class CameraTrack:
     """One camera's keypoints as read from its files, before the cameras are aligned.
 
     Attributes:
-        xy: ``(F, J, 2)`` float32 pixels; NaN where not detected.
-        conf: ``(F, J)`` float32 in [0, 1]; 0 where not detected.
+        xy: ``(F, J, 2)`` float32 pixels; NaN where not detected (every person, ``person="all"``:
+            ``(F, P, J, 2)``, empty slots NaN).
+        conf: ``(F, J)`` float32 in [0, 1]; 0 where not detected (``(F, P, J)``).
         frames: ``(F,)`` increasing frame numbers of the rows (gaps are frames without a file).
         keypoint_set: the set the rows follow.
         source: the file or folder read.
@@ -37,14 +38,16 @@ class CameraTrack:
     notes: Mapping[str, int] = field(default_factory=dict)
 
 
-PERSON_FIX = "pass --person best (per frame, the highest mean confidence) or --person N (the N-th person, from 0)"
+PERSON_FIX = ("pass --person best (per frame, the highest mean confidence), --person N (the N-th person, from 0) "
+              "or --person all (everyone, for a take with several performers)")
 
 
 def check_person(person) -> None:
-    """``person`` must be ``"best"`` or a non-negative index (DeepLabCut also takes an individual's name)."""
+    """``person`` must be ``"best"``, ``"all"`` or a non-negative index (DeepLabCut also takes an individual's
+    name)."""
     if isinstance(person, (bool, np.bool_)) or not (
             isinstance(person, str) or (isinstance(person, (int, np.integer)) and person >= 0)):
-        raise MocapError(f"person must be 'best', an index >= 0 or a name, got {person!r}", fix=PERSON_FIX)
+        raise MocapError(f"person must be 'best', 'all', an index >= 0 or a name, got {person!r}", fix=PERSON_FIX)
 
 
 def pick_person(candidates: np.ndarray, person) -> np.ndarray | None:
@@ -117,11 +120,12 @@ def choose_people(per_frame: Sequence[tuple[Sequence[np.ndarray], Path]], keypoi
         per_frame: per frame, ``(people, file)``: each person a ``(K, 3)`` x, y, confidence array (``K`` may
             differ between people: a short list is a person whose last keypoints are missing).
         keypoint_set: the caller's set (``--keypoint-set``), or ``None`` to infer it from the largest count.
-        person: ``"best"`` or an index (:func:`pick_person`).
+        person: ``"best"`` or an index (:func:`pick_person`), or ``"all"``: everyone.
         by_count: keypoints per person -> set name, ``None`` where ambiguous (:func:`resolve_set`).
         fmt, source, ambiguous_fix: for the messages.
 
-    Returns ``points (F, J, 3)`` (NaN where the frame has no such person), the keypoint set, and
+    Returns ``points (F, J, 3)`` (NaN where the frame has no such person; with ``person="all"``
+    ``(F, P, J, 3)``, padded with empty slots to the most people in a frame), the keypoint set, and
     ``{"short keypoint lists": n}`` when some people had fewer keypoints than the set (filled with NaN).
     A person with more keypoints than the set is an error naming the file.
     """
@@ -143,7 +147,8 @@ def choose_people(per_frame: Sequence[tuple[Sequence[np.ndarray], Path]], keypoi
         ks = get_keypoint_set(keypoint_set)
     n = ks.n_joints
     short = 0
-    points = np.full((len(per_frame), n, 3), np.nan)
+    slots = max((len(people) for people, _ in per_frame), default=0) if person == "all" else None
+    points = np.full((len(per_frame), n, 3) if slots is None else (len(per_frame), slots, n, 3), np.nan)
     for row, (people, _) in enumerate(per_frame):
         if not len(people):
             continue
@@ -151,6 +156,9 @@ def choose_people(per_frame: Sequence[tuple[Sequence[np.ndarray], Path]], keypoi
         for k, p in enumerate(people):
             padded[k, : len(p)] = p
             short += len(p) < n
+        if slots is not None:
+            points[row, : len(people)] = padded
+            continue
         chosen = pick_person(padded, person)
         if chosen is not None:
             points[row] = chosen

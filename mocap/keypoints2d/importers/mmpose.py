@@ -16,7 +16,7 @@ Layouts read (what MMPose 1.x writes with ``pred_out_dir`` or its demo scripts' 
   Scores above 1 (RTMPose's SimCC scores can exceed 1) are clipped to 1; score 0 is missing.
 * Several instances in a frame: ``--person best`` takes the highest mean keypoint score in that frame,
   ``--person N`` takes instance N. An instance with fewer keypoints than the set gets the rest missing
-  (counted in the import summary).
+  (counted in the import summary). ``--person all`` keeps every instance.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def read_mmpose(path: str | Path, *, keypoint_set: str | None = None, person: in
     Args:
         path: the camera's predictions file or folder.
         keypoint_set: the set the predictions follow; ``None`` infers it from the keypoint count.
-        person: ``"best"`` or the index of the instance in each frame.
+        person: ``"best"``, ``"all"`` or the index of the instance in each frame.
     """
     path = Path(path)
     if path.is_dir():

@@ -12,7 +12,8 @@ Layout (OpenPose ``--write_json``; Pose2Sim writes the same for every pose model
   BODY_25B (the OpenPose model Pose2Sim recommends), whose joint orders differ, so for 25 the caller must
   say which (``--keypoint-set body25`` or ``body25b``): guessing wrong would silently swap joints.
 * With several people in a frame, ``--person best`` takes the one with the highest mean confidence in
-  that frame; ``--person N`` takes entry N of ``people`` (missing where the frame has fewer people).
+  that frame; ``--person N`` takes entry N of ``people`` (missing where the frame has fewer people);
+  ``--person all`` keeps everyone (for a take with several performers).
 * A keypoint with confidence 0 or at exactly (0, 0) is missing (NaN). Only ``pose_keypoints_2d`` is read.
 * What the tools actually write is accepted and counted in the import summary: empty person entries
   (``{"people": [{}]}``, Pose2Sim's placeholder for a person missing from a frame; also a missing, ``null``
@@ -47,7 +48,7 @@ def read_openpose(folder: str | Path, *, keypoint_set: str | None = None, person
         folder: the camera's folder of per-frame ``*.json`` files.
         keypoint_set: the set the files follow; ``None`` infers it from the keypoint count (not possible
             for 25 keypoints: see the module docstring).
-        person: ``"best"`` or the index of the person in each frame's ``people`` list.
+        person: ``"best"``, ``"all"`` or the index of the person in each frame's ``people`` list.
 
     Returns the camera's keypoints, one row per file, with the frame numbers from the file names, and in
     ``notes`` how many person entries were empty and how many keypoint lists were short.

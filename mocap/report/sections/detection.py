@@ -76,10 +76,11 @@ def build(ctx: ReportContext) -> Section | None:
     conf = np.nan_to_num(kp.conf, nan=0.0)
     rows, flags = [], []
     for c, name in enumerate(kp.camera_names):
+        n = int(kp.frame_counts[c])  # the frames this camera recorded (the rest is padding)
         seen = conf[c][np.isfinite(kp.xy[c, ..., 0])]
-        rate = found[c].mean()
-        rows.append([name, f"{rate:.1%}", f"{ok[c].mean():.1%}", f"{seen.mean():.2f}" if seen.size else "-",
-                     f"{longest_gap_s(found[c], kp.fps):.2f}"])
+        rate = found[c, :n].mean()
+        rows.append([name, f"{rate:.1%}", f"{ok[c, :n].mean():.1%}", f"{seen.mean():.2f}" if seen.size else "-",
+                     f"{longest_gap_s(found[c, :n], kp.camera_fps[c]):.2f}"])
         flags.append(rate < ctx.thresholds.min_detection_rate)
     parts = (
         figure_image(rate_figure(kp), "detection_rate.png", "Dark green: all joints found; white: nothing found."),

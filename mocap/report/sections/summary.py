@@ -23,7 +23,12 @@ def facts(ctx: ReportContext) -> list[tuple[str, str]]:
     out = [("Session", i.session.name), ("Take", i.take), ("Cameras", f"{len(i.camera_names)}: "
                                                                       f"{', '.join(i.camera_names)}")]
     if i.n_frames is not None and i.fps:
-        out += [("Frames", f"{i.n_frames} ({i.n_frames / i.fps:.1f} s)"), ("Frame rate", f"{i.fps:g} fps")]
+        fps, frames = i.fps * i.stride, i.take_frames or i.n_frames
+        out += [("Frames", f"{frames} ({frames / fps:.1f} s)"), ("Frame rate", f"{fps:g} fps")]
+        if i.stride > 1:
+            out.append(("Long take", f"this report is drawn from one frame in {i.stride} ({i.n_frames} frames)"))
+    if i.roster is not None:
+        out.append(("Performers", ", ".join(i.roster.names)))
     if i.keypoint_set:
         out.append(("Keypoints", i.keypoint_set))
     if i.created:
