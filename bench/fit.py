@@ -146,8 +146,9 @@ def scores(markers, joints, pose, targets, truth_markers, truth_joints, truth_po
 
 
 def run_ours(body, targets: np.ndarray, device: str):
-    """``fit_points`` with the default config: seconds, markers, joints, pose."""
-    config = FitConfig(device=device)
+    """``fit_points`` with the default config (no detector offsets: the targets are the model's own landmarks):
+    seconds, markers, joints, pose."""
+    config = FitConfig(device=device, detector_offsets=False)  # the model's own landmarks: no detector
     t0 = time.perf_counter()
     res = fit_points(targets, BLAZE, FPS, config, body=body)
     seconds = time.perf_counter() - t0

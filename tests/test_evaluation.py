@@ -35,3 +35,12 @@ def test_keypoint_and_angle_errors():
     assert abs(k["median_px"] - 5.0) < 1e-12 and abs(k["detected"] - 23 / 24) < 1e-12
     R = axis_angle_to_matrix(np.array([[0, 0, np.radians(30)]]))
     np.testing.assert_allclose(joint_angle_errors_deg(R, np.eye(3)[None]), [30.0], atol=1e-6)
+
+
+def test_bone_direction_errors_ignore_twist_and_length():
+    from mocap.evaluation.metrics import bone_direction_errors_deg
+
+    truth = np.array([[[0.0, 0, 0], [0, 0, 1], [0, 1, 1]]])          # two bones: up, then along +y
+    pred = np.array([[[0.0, 0, 0], [0, 0, 2], [0, 1, 2 + 1]]])       # longer; the second bone tilted 45 degrees
+    err = bone_direction_errors_deg(pred, truth, np.array([[0, 1], [1, 2]]))
+    assert np.allclose(err, [[0.0, 45.0]])

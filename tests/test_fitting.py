@@ -16,6 +16,8 @@ from mocap.synth.motions import make_motion
 
 BLAZE = get_keypoint_set("blazepose33").joint_names
 BETAS = np.array([0.8, -0.5, 0.3, 0, 0, 0, 0, 0, 0, 0])
+EXACT = FitConfig(detector_offsets=False)
+"""Targets that are the model's own landmarks, not a detector's: no detector offsets to undo."""
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def _angle_error_deg(a: BodyMotion, b: BodyMotion, joints=slice(0, 22)) -> float
 @pytest.mark.slow
 def test_noise_free_fit_recovers_motion(model, clip):
     truth, joints, landmarks = clip
-    res = fit_points(landmarks, BLAZE, 30.0)
+    res = fit_points(landmarks, BLAZE, 30.0, EXACT)
     fitted = res.motion.joint_positions()
     mpjpe = np.linalg.norm(fitted[:, :22] - joints[:, :22], axis=-1).mean() * 1000
     assert np.nanmean(res.motion.fit_error_mm) < 2.0          # markers reproduced to ~0.5 mm
@@ -51,13 +53,93 @@ def test_noise_free_fit_recovers_motion(model, clip):
     assert abs(res.motion.betas[0] - BETAS[0]) < 0.2         # height coefficient recovered
 
 
+@pytest.mark.slow
+def test_detector_offsets_are_undone(model, clip):
+    """Landmarks moved by the detector's measured offsets (in their bones' frames), as BlazePose sees them, fit as
+    well as the model's own landmarks do; ignoring the offsets costs accuracy."""
+    from mocap.body.skeleton import joint_index
+    from mocap.fitting.offsets import DETECTOR_OFFSETS
+
+    truth, joints, landmarks = clip
+    offsets = DETECTOR_OFFSETS["blazepose33"]["open_smplx"]
+    G = truth.global_rotations()[:, [joint_index(offsets[n][0]) for n in BLAZE]]  # (F, 33, 3, 3)
+    local = np.array([offsets[n][1] for n in BLAZE]) / 1000.0
+    seen = landmarks + np.einsum("flab,lb->fla", G, local)
+    errors = {}
+    for label, config in (("known", FitConfig()), ("ignored", EXACT)):
+        fitted = fit_points(seen, BLAZE, 30.0, config).motion
+        errors[label] = (np.linalg.norm(fitted.joint_positions()[:, :22] - joints[:, :22], axis=-1).mean() * 1000,
+                         _angle_error_deg(fitted, truth))
+    assert errors["known"][0] < 10.0 and errors["known"][1] < 5.0               # as the noise-free fit
+    assert errors["ignored"][0] > errors["known"][0] + 3.0, errors
+    assert errors["ignored"][1] > errors["known"][1] + 1.0, errors
+
+
+def test_offsets_measured_on_posed_markers_are_the_ones_put_in(model, clip):
+    """`measure_offsets` reads back, in the bones' frames, the offsets `with_offsets` put on the markers; `symmetric`
+    mirrors left and right."""
+    import torch
+
+    from mocap.fitting.offsets import measure_offsets, symmetric, with_offsets
+    from mocap.fitting.solver import MarkerKinematics
+
+    truth, joints, landmarks = clip
+    mm = marker_model(model, keypoint_markers(BLAZE, model))
+    put = {"left_shoulder": ("left_shoulder", (12.0, -3.0, 5.0)), "right_knee": ("right_knee", (-7.0, 2.0, 9.0)),
+           "nose": ("head", (0.0, -10.0, -20.0))}
+    moved = with_offsets(mm, put)
+    from mocap.body.skeleton import axis_angle_to_matrix
+
+    R = torch.as_tensor(axis_angle_to_matrix(truth.full_pose()))
+    kin = MarkerKinematics(mm.parents, mm.m, list(range(1, 22)), torch.float64, "cpu")
+    posed = {}
+    for label, m in (("plain", mm), ("moved", moved)):
+        c = kin.pair_offsets(kin.T(m.c_template + m.c_dirs @ BETAS))
+        posed[label] = kin.markers(kin.forward(R, kin.T(truth.transl), kin.T(m.rest_joints(BETAS)), c)[2]).numpy()
+    assert np.abs(posed["plain"] - landmarks).max() < 1e-6  # the marker model reproduces the mesh landmarks
+    got = measure_offsets(mm, posed["moved"], landmarks, truth.global_rotations())
+    for name, (joint, v) in put.items():
+        assert got[name][0] == joint and np.allclose(got[name][1], v, atol=0.1), (name, got[name])
+    assert np.allclose([got[n][1] for n in BLAZE if n not in put], 0.0, atol=0.1)
+    both = symmetric({"left_knee": ("left_knee", (4.0, 1.0, 2.0)), "right_knee": ("right_knee", (-2.0, 3.0, 0.0)),
+                      "nose": ("head", (1.0, 2.0, 3.0))})
+    assert both == {"left_knee": ("left_knee", (3.0, 2.0, 1.0)), "right_knee": ("right_knee", (-3.0, 2.0, 1.0)),
+                    "nose": ("head", (1.0, 2.0, 3.0))}
+
+
+def test_point_weights_follow_the_views():
+    from mocap.fitting.stage import FILLED_WEIGHT, TWO_VIEW_WEIGHT, point_weights
+    from mocap.triangulation.points import Points3D
+
+    views = np.array([[4, 3, 2, 0], [4, 3, 2, 1]])
+    err = np.array([[2.0, 2.0, 2.0, np.nan], [2.0, 12.0, 2.0, np.nan]])
+    w = point_weights(Points3D(np.zeros((2, 4, 3)), err, views, ("a", "b", "c", "d"), 30.0))
+    down = lambda e, typical: 1 / (1 + (e / (3 * typical)) ** 2)  # noqa: E731
+    assert np.allclose(w[0], [down(2, 2), down(2, 7), TWO_VIEW_WEIGHT * down(2, 2), FILLED_WEIGHT])
+    assert np.isclose(w[1, 1], down(12, 7))  # the views disagree: 12 px against the keypoint's typical 7 px
+    assert w[0, 0] > w[0, 2] > w[0, 3] > 0
+
+
+def test_shape_is_held_by_a_prior_and_reported(model, clip, caplog):
+    """Keypoints that do not fit the body (here: spread apart) push the shape out; the prior holds it without
+    a clip bound, and the fit says so."""
+    truth, joints, landmarks = clip
+    spread = landmarks.copy()
+    spread[:, 11:23] += (landmarks[:, 11:23] - landmarks[:, [11, 12]].mean(1, keepdims=True)) * 0.25  # long arms
+    with caplog.at_level("WARNING", logger="mocap.fitting.fit"):
+        weak = fit_points(spread[:20], BLAZE, 30.0, FitConfig(detector_offsets=False, shape_prior_weight=0.01))
+    assert np.abs(weak.motion.betas).max() > 3.0 and "body shape is far out" in caplog.text
+    strong = fit_points(spread[:20], BLAZE, 30.0, EXACT)
+    assert np.abs(strong.motion.betas).max() < np.abs(weak.motion.betas).max()
+
+
 def test_noisy_fit_with_gap_is_carried_and_reported(model, clip):
     truth, joints, landmarks = clip
     rng = np.random.default_rng(3)
     noisy = landmarks + rng.normal(size=landmarks.shape) * 0.005
     noisy[rng.random(noisy.shape[:2]) < 0.05] = np.nan
     noisy[30:36] = np.nan                                      # 0.2 s without any keypoint
-    res = fit_points(noisy, BLAZE, 30.0)
+    res = fit_points(noisy, BLAZE, 30.0, EXACT)
     assert list(res.sparse_frames) == list(range(30, 36))
     fitted = res.motion.joint_positions()
     assert np.isfinite(fitted).all()
@@ -74,7 +156,7 @@ def test_feet_stay_on_the_floor(model):
     verts, _ = lbs.pose_vertices(model, BETAS, c.pose[:45], c.transl[:45])
     lm = lbs.regress(model, verts)
     lm = lm + np.random.default_rng(0).normal(size=lm.shape) * 0.004
-    res = fit_points(lm, BLAZE, 30.0)
+    res = fit_points(lm, BLAZE, 30.0, EXACT)
     names = res.marker_names
     feet = [names.index(n) for n in ("left_heel", "right_heel", "left_foot_index", "right_foot_index")]
     assert res.markers[:, feet, 2].min() > -0.015
@@ -119,7 +201,7 @@ def test_body_motion_matches_smplx_forward(model, clip):
     from mocap.bodymodels import OPEN_MODEL_PATH, create_smplx
 
     truth, joints, landmarks = clip
-    res = fit_points(landmarks[:10], BLAZE, 30.0)
+    res = fit_points(landmarks[:10], BLAZE, 30.0, EXACT)
     m = res.motion
     smplx_model = create_smplx(OPEN_MODEL_PATH, num_betas=10)
     T = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
@@ -133,7 +215,7 @@ def test_body_motion_matches_smplx_forward(model, clip):
 
 def test_saved_motion_has_amass_keys(tmp_path, clip):
     truth, joints, landmarks = clip
-    res = fit_points(landmarks[:8], BLAZE, 30.0)
+    res = fit_points(landmarks[:8], BLAZE, 30.0, EXACT)
     path = res.motion.save(tmp_path / "body_motion.npz")
     with np.load(path, allow_pickle=False) as z:
         assert z["poses"].shape == (8, 165) and z["trans"].shape == (8, 3)
@@ -181,7 +263,7 @@ def test_cmu_motions_fitted(model, tmp_path):
         c = motion_from_bvh(path, model, BETAS, fps=30.0, seconds=3.0)
         verts, joints = lbs.pose_vertices(model, BETAS, c.pose, c.transl)
         lm = lbs.regress(model, verts) + rng.normal(size=(len(verts), 33, 3)) * 0.005
-        res = fit_points(lm, BLAZE, 30.0)
+        res = fit_points(lm, BLAZE, 30.0, EXACT)
         truth = BodyMotion.from_full_pose(c.pose, c.transl, BETAS, lbs.rest_joints(model, BETAS), 30.0)
         mpjpe = np.linalg.norm(res.motion.joint_positions()[:, :22] - joints[:, :22], axis=-1).mean() * 1000
         angle = _angle_error_deg(res.motion, truth)

@@ -159,6 +159,11 @@ def test_failed_synthetic_session_leaves_no_folder(tmp_path):
     (out / "keep.txt").write_text("mine")
     assert_clean_error(mocap("synth", "session", out, "--motion", "squat"), "already exists and is not empty")
     assert (out / "keep.txt").read_text() == "mine"
+    assert_clean_error(mocap("synth", "session", tmp_path / "s2", "--cameras", "2", "--out-of-frame", "2"),
+                       "--out-of-frame 2 is not a camera index")
+    assert_clean_error(mocap("synth", "session", tmp_path / "s3", "--motion", "squat", "--start", "1"),
+                       "--start applies to .bvh clips")
+    assert not (tmp_path / "s2").exists() and not (tmp_path / "s3").exists()
 
 
 # --- calibration files: mocap calib convert ---------------------------------------------------------------

@@ -238,6 +238,72 @@ def test_true_joints_project_inside_the_rendered_body(tiny_session, open_model):
         renderer.close()
 
 
+@pytest.fixture(scope="module")
+def hard_session(tmp_path_factory, open_model):
+    """A tiny session with every option of the harder benchmark sets."""
+    _need_bpy()
+    from mocap.synth.human_take import HumanSessionConfig, write_human_session
+
+    out = tmp_path_factory.mktemp("synth") / "hard"
+    config = HumanSessionConfig(motion="jumping_jack", cameras=2, size=(160, 120), seconds=0.07,
+                                calibration_views=(2, 2, 2), distortion=True, blur_subframes=2, out_of_frame=1,
+                                background="cluttered", clothing="textured")
+    return write_human_session(out, config), config
+
+
+def _first_frame(video: Path) -> np.ndarray:
+    import cv2
+
+    cap = cv2.VideoCapture(str(video))
+    ok, img = cap.read()
+    cap.release()
+    assert ok
+    return img
+
+
+def test_hard_session_has_distortion_and_a_camera_the_performer_leaves(hard_session, tiny_session):
+    from mocap.evaluation.ground_truth import load_ground_truth
+    from mocap.session import Session
+    from mocap.synth.human_take import OUT_OF_FRAME_ZOOM, session_rig
+
+    path, config = hard_session
+    gt = load_ground_truth(path, config.take_name)
+    # lens distortion in the written calibration (the renderer puts it in the image:
+    # test_rendered_marker_lands_where_the_camera_projects_it)
+    assert all(np.abs(cam.dist[:2]).max() > 0.05 for cam in gt.rig.cameras)
+    plain = session_rig(replace_config(config, out_of_frame=None))
+    assert np.allclose(gt.rig[1].K[:2, :2], OUT_OF_FRAME_ZOOM * plain[1].K[:2, :2])
+    assert np.allclose(gt.rig[0].K, plain[0].K)
+    # camera 1 sees only part of the performer: true landmarks outside its image; camera 0 sees them all
+    xy = gt.project(gt.blazepose)
+    inside = np.isfinite(xy[..., 0])
+    assert inside[0].all() and 0.1 < inside[1].mean() < 0.9
+    # a cluttered room behind the performer: the top rows (walls, objects) vary far more than a plain world
+    session = Session.load(path)
+    top = _first_frame(session.take(config.take_name).videos[0])[:25].reshape(-1, 3).std(axis=0).mean()
+    tiny_path, tiny_config = tiny_session
+    plain_top = _first_frame(Session.load(tiny_path).take(tiny_config.take_name).videos[0])[:25]
+    assert top > 20 > plain_top.reshape(-1, 3).std(axis=0).mean()
+
+
+def replace_config(config, **changes):
+    import dataclasses
+
+    return dataclasses.replace(config, **changes)
+
+
+def test_textured_clothes_are_patterned(open_model):
+    from mocap.bodymodels import OPEN_MODEL_PATH
+    from mocap.synth.human_render import clothing_regions, load_texture, paint_texture
+
+    texture = load_texture(Path(OPEN_MODEL_PATH).parent / "texture.jpg")
+    plain, textured = paint_texture(texture, open_model), paint_texture(texture, open_model, pattern=True)
+    assert plain.shape == textured.shape == texture.shape
+    changed = np.abs(plain.astype(int) - textured.astype(int)).sum(-1) > 30
+    assert 0.05 < changed.mean() < 0.9  # the clothes, not the skin
+    assert (clothing_regions(open_model) > 0).any()
+
+
 def test_rendered_marker_lands_where_the_camera_projects_it():
     """Camera conversion (intrinsics, pose, lens distortion) checked with small spheres."""
     _need_bpy()
@@ -262,6 +328,9 @@ def test_rendered_marker_lands_where_the_camera_projects_it():
                 ys, xs = np.mgrid[y - 12 : y + 13, x - 12 : x + 13]
                 centroid = np.array([(win * xs).sum(), (win * ys).sum()]) / win.sum()
                 assert np.linalg.norm(centroid - p) < 0.3
+            pinhole = cam.replace(dist=np.zeros_like(cam.dist)).project(points)
+            # the centroids (within 0.3 px) tell the distorted projection from the pinhole one (up to 1.8 px away)
+            assert np.linalg.norm(pinhole - cam.project(points), axis=-1).max() > 1.0
     finally:
         renderer.close()
 

@@ -111,6 +111,7 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
 @click.option("--fps", type=float, default=30.0, show_default=True, help="Frame rate of the motion take.")
 @click.option("--seconds", type=float, default=3.5, show_default=True,
               help="Length of the motion take (authored motions are stretched).")
+@click.option("--start", type=float, default=0.0, show_default=True, help="Seconds into a .bvh clip where the take starts.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--distortion", is_flag=True, help="Give the cameras lens distortion.")
 @click.option("--noise", type=float, default=0.0, show_default=True, help="Gaussian sensor noise sigma (grey levels).")
@@ -122,7 +123,16 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
                                             "it on its own clock) into every take video.")
 @click.option("--engine", type=click.Choice(["workbench", "cycles"]), default="workbench", show_default=True,
               help="workbench (fast) or cycles.")
+@click.option("--samples", "cycles_samples", type=int, default=16, show_default=True,
+              help="Cycles samples per pixel (shared by the sub-frames of --blur).")
+@click.option("--background", type=click.Choice(["plain", "cluttered"]), default="plain", show_default=True,
+              help="plain, or cluttered: textured walls, boxes and pillars, low objects near the performer.")
+@click.option("--clothing", type=click.Choice(["plain", "textured"]), default="plain", show_default=True,
+              help="plain colours, or textured: a striped shirt and checked shorts.")
+@click.option("--out-of-frame", type=int, metavar="CAMERA",
+              help="Index of a camera zoomed in 2x so that the performer is partly out of its frame.")
 @click.option("--model", type=click.Path(path_type=Path), help="Body model .npz (default: the shipped open model).")
+@click.option("--betas", help="Body shape coefficients, comma separated (default: the mean shape).")
 @click.option("--board", "board_name", default="charuco_5x4_a0", show_default=True,
               help="Calibration board: charuco_5x4_a0 (1 x 0.8 m), a built-in board or a board .toml.")
 @click.option("--people", type=click.IntRange(1, 3), default=1, show_default=True,
@@ -130,8 +140,9 @@ def synth_calibration(out, board_name, cameras, width, height, mirrored, suffix,
                    "--motion is then not used).")
 @click.option("--solo", "solos", multiple=True, help="With --people 2 or 3, also render this performer alone (take "
                                                      "<take>_<name>), for comparisons; 'all': each one.")
-def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, noise, blur, time_offsets, camera_fps,
-                  drift_ppm, audio, engine, model, board_name, people, solos):
+def synth_session(out, motion, cameras, size, fps, seconds, start, seed, distortion, noise, blur, time_offsets,
+                  camera_fps, drift_ppm, audio, engine, cycles_samples, background, clothing, out_of_frame, model, betas,
+                  board_name, people, solos):
     """Render a session with a moving person, or several (calibration take + motion take), and its ground truth."""
     import shlex
     import time
@@ -141,17 +152,23 @@ def synth_session(out, motion, cameras, size, fps, seconds, seed, distortion, no
     setup_logging(False)
     try:
         width, height = (int(v) for v in size.lower().split("x"))
-        offsets, rates, drift = (tuple(float(v) for v in text.split(",")) if text else ()
-                                 for text in (time_offsets, camera_fps, drift_ppm))
+        offsets, rates, drift, shape = (tuple(float(v) for v in text.split(",")) if text else ()
+                                        for text in (time_offsets, camera_fps, drift_ppm, betas))
     except ValueError as exc:
-        raise MocapError(f"bad --size, --time-offsets, --camera-fps or --drift-ppm ({exc})",
-                         fix="e.g. --size 640x480 --time-offsets 0,0.012,-1.5,2 --camera-fps 30,60,30,25") from exc
+        raise MocapError(f"bad --size, --time-offsets, --camera-fps, --drift-ppm or --betas ({exc})",
+                         fix="e.g. --size 640x480 --time-offsets 0,0.012,-1.5,2 --camera-fps 30,60,30,25 "
+                             "--betas 1,-0.5") from exc
+    if out_of_frame is not None and not 0 <= out_of_frame < cameras:
+        raise MocapError(f"--out-of-frame {out_of_frame} is not a camera index (0..{cameras - 1})")
+    if start and not motion.lower().endswith(".bvh"):
+        raise MocapError(f"--start applies to .bvh clips, not to the authored motion {motion!r}", fix="leave out --start")
     command = "mocap " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     config = HumanSessionConfig(motion=motion, cameras=cameras, size=(width, height), fps=fps, seconds=seconds,
                                 seed=seed, distortion=distortion, noise_sigma=noise, blur_subframes=3 if blur else 1,
                                 time_offsets=offsets, camera_fps=rates, drift_ppm=drift, audio=audio, engine=engine,
                                 model_path=str(model) if model else None, board=board_name, command=command,
-                                people=people, solos=tuple(solos))
+                                people=people, solos=tuple(solos), start=start, cycles_samples=cycles_samples,
+                                background=background, clothing=clothing, out_of_frame=out_of_frame, betas=shape)
     try:
         take_clocks(config, cameras)
     except ValueError as exc:  # per-camera lists of the wrong length, bad rates

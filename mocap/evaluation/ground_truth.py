@@ -16,7 +16,8 @@ import numpy as np
 from mocap.body.motion import BodyMotion
 from mocap.camera import CameraRig
 from mocap.errors import InputError
-from mocap.evaluation.metrics import PointErrors, evaluate_points, joint_angle_errors_deg, keypoint_errors_px
+from mocap.evaluation.metrics import (PointErrors, bone_direction_errors_deg, evaluate_points, joint_angle_errors_deg,
+                                      keypoint_errors_px)
 from mocap.layout import GroundTruthLayout
 
 
@@ -194,6 +195,8 @@ class TakeEvaluation:
         joint_angle_mean_deg: mean of ``joint_angles_deg`` over the body joints (root and 21 body joints).
         body_joints: MPJPE, PA-MPJPE, per joint (mm) of the fitted body's 22 skeleton joints (pelvis and
             21 body joints) vs the true ones.
+        bone_direction_mean_deg: mean angle between the fitted and true directions of the 21 bones between those
+            22 joints (what keypoints observe: no twist about the bones).
     """
 
     calibration: dict | None = None
@@ -203,6 +206,7 @@ class TakeEvaluation:
     joint_angles_deg: np.ndarray | None = None
     joint_angle_mean_deg: float | None = None
     body_joints: PointErrors | None = None
+    bone_direction_mean_deg: float | None = None
 
 
 def _match(names: tuple[str, ...], truth_names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -263,9 +267,30 @@ def evaluate_take(session_dir: str | Path, take: str, outputs_dir: str | Path | 
         seen = (frames >= -1e-6) & (frames <= truth.motion.n_frames - 1 + 1e-6)
         frames = frames[seen]
         true_R = _interpolate_rotations(axis_angle_to_matrix(truth.motion.full_pose()), frames)
-        err = joint_angle_errors_deg(axis_angle_to_matrix(fitted.full_pose()[: len(seen)][seen]), true_R)
-        result["joint_angles_deg"] = np.nanmean(err, axis=0)
-        result["joint_angle_mean_deg"] = float(np.nanmean(err[:, :22]))
-        result["body_joints"] = evaluate_points(fitted.joint_positions()[: len(seen)][seen][:, :22],
-                                                interpolate_frames(truth.motion.joint_positions()[:, :22], frames))
+        result.update(motion_errors(axis_angle_to_matrix(fitted.full_pose()[: len(seen)][seen]), true_R,
+                                    fitted.joint_positions()[: len(seen)][seen][:, :22],
+                                    interpolate_frames(truth.motion.joint_positions()[:, :22], frames)))
     return TakeEvaluation(**result)
+
+
+def motion_errors(fitted_R: np.ndarray, true_R: np.ndarray, fitted_xyz: np.ndarray, true_xyz: np.ndarray) -> dict:
+    """Fitted against true local joint rotations ``(F, 55, 3, 3)`` and the 22 body joints ``(F, 22, 3)`` of the same
+    frames: ``joint_angles_deg (55,)`` (mean angle per joint), ``joint_angle_mean_deg`` (over the root and the 21
+    body joints), ``body_joints`` (`PointErrors`) and ``bone_direction_mean_deg`` (the 21 bones between those
+    joints), as in `TakeEvaluation`."""
+    from mocap.body.skeleton import PARENTS
+
+    err = joint_angle_errors_deg(fitted_R, true_R)
+    bones = np.array([(PARENTS[j], j) for j in range(1, 22)])
+    return {"joint_angles_deg": np.nanmean(err, axis=0), "joint_angle_mean_deg": float(np.nanmean(err[:, :22])),
+            "body_joints": evaluate_points(fitted_xyz, true_xyz),
+            "bone_direction_mean_deg": float(np.nanmean(bone_direction_errors_deg(fitted_xyz, true_xyz, bones)))}
+
+
+def evaluate_motion(fitted: BodyMotion, truth: BodyMotion) -> dict:
+    """`motion_errors` of a fitted motion against the true one, frame by frame (the frames both have)."""
+    from mocap.body.skeleton import axis_angle_to_matrix
+
+    F = min(fitted.n_frames, truth.n_frames)
+    return motion_errors(axis_angle_to_matrix(fitted.full_pose()[:F]), axis_angle_to_matrix(truth.full_pose()[:F]),
+                         fitted.joint_positions()[:F, :22], truth.joint_positions()[:F, :22])

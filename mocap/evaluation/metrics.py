@@ -76,6 +76,18 @@ def joint_angle_errors_deg(pred_R: np.ndarray, true_R: np.ndarray) -> np.ndarray
     return rotation_angle_deg(np.asarray(pred_R, float), np.asarray(true_R, float))
 
 
+def bone_direction_errors_deg(pred: np.ndarray, truth: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``(F, E)`` angle in degrees between each predicted bone's direction and the true one, for joint positions
+    ``pred``/``truth (F, J, 3)`` and ``edges (E, 2)`` (parent, child) pairs. Unlike local joint rotations it
+    ignores twist about the bone, which keypoints barely observe (NaN where a joint is missing)."""
+    def unit(x):
+        d = np.asarray(x, float)[:, edges[:, 1]] - np.asarray(x, float)[:, edges[:, 0]]
+        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+    cos = np.clip((unit(pred) * unit(truth)).sum(-1), -1.0, 1.0)
+    return np.degrees(np.arccos(cos))
+
+
 # ------------------------------------------------------------------------- figures without ground truth
 
 

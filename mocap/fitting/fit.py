@@ -64,8 +64,16 @@ class FitConfig:
     """Pull of body joint rotations toward rest (radians^2)."""
     limit_weight: float = 100.0
     """Penalty on knees and elbows bending the wrong way or sideways."""
-    shape_prior_weight: float = 1.0
-    """Pull of betas toward the mean shape."""
+    shape_prior_weight: float = 3.0
+    """Pull of betas toward the mean shape (a Gaussian prior; the shape space has unit variance per beta): a beta
+    of 1 costs as much as this many cm^2 of marker error in every observed frame. Systematic keypoint errors (a
+    detector's landmarks are not the model's) otherwise push the low-variance betas far out."""
+    view_weights: bool = True
+    """Weigh each triangulated point by how well it was seen: views used, agreement between them, filled gaps
+    (`mocap.fitting.stage.point_weights`)."""
+    detector_offsets: bool = True
+    """Move the body model's landmarks by the detector's known systematic offsets from them (measured on renders
+    with ground truth, `mocap.fitting.offsets`; BlazePose on the open body model)."""
     floor_weight: float = 4.0
     """Penalty on heel and toe markers below the floor (z < 0), in cm^2."""
     fit_hands: Literal["auto", "yes", "no"] = "auto"
@@ -130,7 +138,7 @@ def _shape_from_lengths(model: MarkerModel, targets: np.ndarray, names: tuple[st
         r, Jm = np.array(r), np.array(Jrows)
         H = Jm.T @ Jm + prior * 1e-4 * np.eye(B)
         step = np.linalg.solve(H, -(Jm.T @ r + prior * 1e-4 * betas))
-        betas = np.clip(betas + step, -4, 4)
+        betas = betas + step
         if np.abs(step).max() < 1e-4:
             break
     return betas
@@ -162,6 +170,10 @@ def _neighbour_mean(x):
 #: to rest: multipliers of `FitConfig.pose_prior_weight`.
 PRIOR_SCALE = {"left_foot": 100.0, "right_foot": 100.0, "left_collar": 20.0, "right_collar": 20.0,
                "spine1": 5.0, "spine2": 5.0, "spine3": 5.0, "neck": 5.0}
+
+#: A fitted beta beyond this many standard deviations of the shape space is reported (the keypoints do not look
+#: like the body model: another detector's landmarks, a wrong calibration, a wrong keypoint set).
+SHAPE_WARN = 3.0
 
 #: Weight of the pull toward neighbouring frames while the fit settles (see `FitConfig.smooth_weight`).
 GAP_WEIGHT = 0.01
@@ -343,6 +355,11 @@ def fit_markers(model: MarkerModel, targets: np.ndarray, weights: np.ndarray | N
     err = np.linalg.norm(markers - np.nan_to_num(targets), axis=-1) * 1000.0
     count = finite.sum(1)
     fit_err = np.where(count > 0, np.where(finite, err, 0.0).sum(1) / np.maximum(count, 1), np.nan)
+    far = np.flatnonzero(np.abs(betas) > SHAPE_WARN)
+    if far.size:
+        log.warning("the fitted body shape is far out: %s (more than %g standard deviations of the shape space); "
+                    "the keypoints may not match the body model (check the calibration and the keypoint set), or "
+                    "raise [fit] shape_prior_weight", ", ".join(f"beta{k} = {betas[k]:+.1f}" for k in far), SHAPE_WARN)
     motion = BodyMotion.from_full_pose(pose, transl, betas, model.rest_joints(betas), fps, model=model.name,
                                        fit_error_mm=fit_err, has_hands=hand_joints)
     return FitResult(motion=motion, markers=markers, marker_names=model.marker_names,
@@ -506,6 +523,7 @@ def _update_shape(fx: _Fitter, R, transl, irls, betas: np.ndarray) -> np.ndarray
             cols.append(((fx.kin.markers(Pk) - m0) * sw).reshape(-1))
         D = torch.stack(cols, 1) * 100.0
         r0 = ((m0 - fx.y) * sw).reshape(-1) * 100.0
-        H = D.T @ D + fx.cfg.shape_prior_weight * torch.eye(B, dtype=D.dtype, device=D.device)
+        frames = float((fx.w > 0).any(1).sum())
+        H = D.T @ D + fx.cfg.shape_prior_weight * max(frames, 1.0) * torch.eye(B, dtype=D.dtype, device=D.device)
         b = -torch.linalg.solve(H, D.T @ r0)
-    return np.clip(b.cpu().numpy(), -5.0, 5.0)
+    return b.cpu().numpy()

@@ -63,6 +63,11 @@ class RenderOptions:
     """Gaussian sensor noise added to the final image (grey levels, 0-255)."""
     floor: bool = True
     """Draw a tiled floor at z = 0."""
+    background: str = "plain"
+    """"plain" (an empty grey world) or "cluttered" (textured walls, boxes, pillars and low objects, see
+    :func:`clutter_layout`)."""
+    clothing: str = "plain"
+    """"plain" (flat clothes colours) or "textured" (striped shirt, checked shorts, in the body's UV space)."""
     seed: int = 0
     """Seed of the sensor noise."""
 
@@ -87,9 +92,22 @@ def region_colours(shirt: Sequence[float] | None = None) -> np.ndarray:
     return colours
 
 
+def cloth_pattern(k: int, h: int, w: int) -> np.ndarray:
+    """``(h, w, 1)`` brightness factor of clothes region ``k`` in texture space: stripes for the shirt (1), a
+    check for the shorts (2), a plain sole for the shoes."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    period = max(h // 48, 4)
+    if k == 1:
+        return np.where((yy // period) % 2 == 0, 1.0, 0.45)[..., None] + 0.35 * ((xx // (3 * period)) % 2 == 0)[..., None]
+    if k == 2:
+        return np.where(((yy // (2 * period)) + (xx // (2 * period))) % 2 == 0, 1.25, 0.7)[..., None]
+    return np.ones((h, w, 1))
+
+
 def paint_texture(texture_rgb: np.ndarray, model: Mapping[str, np.ndarray],
-                  shirt: Sequence[float] | None = None) -> np.ndarray:
-    """The body texture ``(H, W, 3)`` uint8 RGB with the clothes painted over their faces in UV space."""
+                  shirt: Sequence[float] | None = None, pattern: bool = False) -> np.ndarray:
+    """The body texture ``(H, W, 3)`` uint8 RGB with the clothes painted over their faces in UV space
+    (``pattern``: with :func:`cloth_pattern`'s stripes and checks)."""
     import cv2
 
     img = texture_rgb.copy()
@@ -107,7 +125,10 @@ def paint_texture(texture_rgb: np.ndarray, model: Mapping[str, np.ndarray],
         tris = np.round(np.stack([vt[ft[sel], 0] * w, (1 - vt[ft[sel], 1]) * h], axis=-1) * 4).astype(np.int32)
         cv2.fillPoly(layer, list(tris), 255, lineType=cv2.LINE_8, shift=2)
         layer = cv2.dilate(layer, np.ones((3, 3), np.uint8))  # cover the seams
-        cloth = np.clip(colours[k][None, None].astype(float) + rng.normal(0, 6, (h, w, 1)), 0, 255)
+        cloth = colours[k][None, None].astype(float) + rng.normal(0, 6, (h, w, 1))
+        if pattern:
+            cloth = cloth * cloth_pattern(k, h, w)
+        cloth = np.clip(cloth, 0, 255)
         img = np.where(layer[..., None] > 0, cloth, img).astype(np.uint8)
     return img
 
@@ -119,6 +140,57 @@ def floor_texture(size: int = 512, tiles: int = 8) -> np.ndarray:
     base = np.where((xx + yy) % 2 == 0, 176.0, 150.0)
     img = base[..., None] * np.array([1.0, 0.97, 0.9]) + rng.normal(0, 5, (size, size, 1))
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class ClutterItem:
+    """A box of the cluttered background: centre ``(x, y)`` on the floor, size ``(w, d, h)``, turn about z
+    (radians), and the seed of its texture."""
+
+    centre: tuple[float, float]
+    size: tuple[float, float, float]
+    turn: float
+    seed: int
+
+
+def clutter_layout(seed: int = 0, *, inner: float = 1.9, ring: float = 3.6, outer: float = 5.6) -> list[ClutterItem]:
+    """The boxes of a cluttered room (deterministic in ``seed``), around a capture area of radius ``inner``:
+
+    * four walls 3 m high at ``outer`` + 0.4 m (posters of random coloured rectangles),
+    * ten boxes and pillars (0.3-1.2 m wide, 0.4-2.2 m high) between ``ring`` and ``outer``, behind the
+      cameras of a ring of radius 3.2 m, which see them behind the performer,
+    * four low objects (stool-sized, at most 0.5 m high) between ``inner`` and ``ring``.
+    """
+    rng = np.random.default_rng(1000 + seed)
+    wall = outer + 0.4
+    items = [ClutterItem((x, y), (2 * wall, 0.1, 3.0), turn, int(rng.integers(1 << 30)))
+             for x, y, turn in ((0, wall, 0), (0, -wall, 0), (wall, 0, np.pi / 2), (-wall, 0, np.pi / 2))]
+    for k in range(14):
+        low = k >= 10
+        a = rng.uniform(0, 2 * np.pi)
+        r = rng.uniform(inner + 0.3, ring - 0.3) if low else rng.uniform(ring, outer)
+        w, d = rng.uniform(0.25, 0.5, 2) if low else rng.uniform(0.3, 1.2, 2)
+        h = rng.uniform(0.25, 0.5) if low else rng.uniform(0.4, 2.2)
+        items.append(ClutterItem((r * np.cos(a), r * np.sin(a)), (w, d, h), rng.uniform(0, np.pi),
+                                 int(rng.integers(1 << 30))))
+    return items
+
+
+def clutter_texture(seed: int, size: int = 256) -> np.ndarray:
+    """``(size, size, 3)`` uint8 RGB: random coloured rectangles and stripes on a random base (a poster, a
+    shelf, a crate)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = np.empty((size, size, 3), np.uint8)
+    img[:] = rng.integers(40, 220, 3)
+    for _ in range(int(rng.integers(6, 20))):
+        x0, y0 = rng.integers(0, size, 2)
+        x1, y1 = np.minimum([x0, y0] + rng.integers(8, size // 2, 2), size - 1)
+        cv2.rectangle(img, (int(x0), int(y0)), (int(x1), int(y1)), [int(v) for v in rng.integers(0, 256, 3)], -1)
+    if rng.random() < 0.5:
+        img[:: int(rng.integers(6, 24))] //= 2
+    return np.clip(img.astype(float) + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8)
 
 
 def pinhole_for(camera: Camera, supersample: float = 1.25) -> tuple[float, int, int]:
@@ -182,6 +254,11 @@ class HumanRenderer:
         self.bodies = [self._build_body(model, faces, texture, k, shirt) for k, shirt in enumerate(shirts)]
         self.body = self.bodies[0]
         self.floor = self._build_floor() if options.floor else None
+        if options.background not in ("plain", "cluttered"):
+            raise ValueError(f"background must be 'plain' or 'cluttered', got {options.background!r}")
+        if options.clothing not in ("plain", "textured"):
+            raise ValueError(f"clothing must be 'plain' or 'textured', got {options.clothing!r}")
+        self.clutter = self._build_clutter(clutter_layout(options.seed)) if options.background == "cluttered" else []
         self.cameras = []
         self._maps = []
         for cam in rig.cameras:
@@ -277,7 +354,8 @@ class HumanRenderer:
             uv = mesh.uv_layers.new(name="UVMap")
             vt, ft = np.asarray(model["vt"], float), np.asarray(model["ft"], np.int64)
             uv.data.foreach_set("uv", vt[ft].reshape(-1).astype(np.float32))
-            image = self._image(f"{name}_texture", paint_texture(texture, model, shirt))
+            image = self._image(f"{name}_texture",
+                                paint_texture(texture, model, shirt, pattern=self.options.clothing == "textured"))
             mat = self._material(name, image=image)
         else:
             colours = region_colours(shirt)[clothing_regions(model)]
@@ -305,6 +383,31 @@ class HumanRenderer:
         obj = bpy.data.objects.new("floor", mesh)
         self.scene.collection.objects.link(obj)
         return obj
+
+    def _build_clutter(self, items: Sequence[ClutterItem]) -> list:
+        """One textured box per item (see :func:`clutter_layout`)."""
+        import bpy
+
+        corners = np.array([[x, y, z] for z in (0, 1) for y in (-0.5, 0.5) for x in (-0.5, 0.5)])
+        quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+        uv = np.tile(np.array([0, 0, 1, 0, 1, 1, 0, 1], np.float32), len(quads))
+        objects = []
+        for k, item in enumerate(items):
+            c, s_ = np.cos(item.turn), np.sin(item.turn)
+            v = corners * np.asarray(item.size)
+            v = v @ np.array([[c, s_, 0], [-s_, c, 0], [0, 0, 1]]) + np.array([*item.centre, 0.0])
+            mesh = bpy.data.meshes.new(f"clutter{k}")
+            mesh.from_pydata(v.tolist(), [], quads)
+            mesh.uv_layers.new(name="UVMap").data.foreach_set("uv", uv)
+            attr = mesh.color_attributes.new("clothes", "FLOAT_COLOR", "POINT")
+            attr.data.foreach_set("color", np.tile([0.5, 0.5, 0.5, 1.0], 8).astype(np.float32))
+            mesh.materials.append(self._material(f"clutter{k}", image=self._image(f"clutter{k}",
+                                                                                   clutter_texture(item.seed))))
+            mesh.update()
+            obj = bpy.data.objects.new(f"clutter{k}", mesh)
+            self.scene.collection.objects.link(obj)
+            objects.append(obj)
+        return objects
 
     def add_markers(self, points: np.ndarray, radius: float = 0.02, rgb=(1.0, 0.0, 0.0)) -> None:
         """Small spheres at world ``points (N, 3)`` (for checking the camera model)."""
@@ -365,7 +468,11 @@ class HumanRenderer:
         per_shot = len(self.bodies) * self.n_vertices
         shots = [None] if vertices is None else np.asarray(vertices, float).reshape(-1, per_shot, 3)
         acc = None
+        if self.options.engine == "cycles":  # the shutter's sub-frames share the samples of one image
+            self.scene.cycles.samples = max(1, int(np.ceil(self.options.cycles_samples / len(shots))))
         for v in shots:
+            if self.options.engine == "cycles":
+                self.scene.cycles.seed = int(self._rng.integers(1 << 30))
             if v is not None:
                 self.set_vertices(v)
             img = self._render_pinhole(camera).astype(np.float32)
@@ -390,7 +497,7 @@ class HumanRenderer:
         scene.display.shading.color_type = "OBJECT"
         scene.display.shading.show_shadows = False
         scene.world.color = (0, 0, 0)
-        hidden = [o for o in (self.floor, *self._markers) if o is not None]
+        hidden = [o for o in (self.floor, *self._markers, *self.clutter) if o is not None]
         for o in hidden:
             o.hide_render = True
         for body in self.bodies:

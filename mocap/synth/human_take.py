@@ -69,6 +69,8 @@ class HumanSessionConfig:
     """Frame rate of the motion take."""
     seconds: float | None = 3.5
     """Length of the take (an authored motion is stretched to it; a BVH clip is cut); None: natural length."""
+    start: float = 0.0
+    """A BVH clip starts this many seconds into the file (authored motions: must be 0)."""
     seed: int = 0
     """Seed of the camera layout, the board trajectory and the noise."""
     distortion: bool = False
@@ -88,6 +90,14 @@ class HumanSessionConfig:
     and room noise, as each camera heard them on its own clock."""
     engine: str = "workbench"
     """Renderer: workbench (fast) or cycles."""
+    cycles_samples: int = 16
+    """Samples per pixel with Cycles (shared by the sub-frames of motion blur)."""
+    background: str = "plain"
+    """plain (an empty grey world) or cluttered (textured walls, boxes and pillars, low objects near the performer)."""
+    clothing: str = "plain"
+    """plain (flat colours) or textured (striped shirt, checked shorts)."""
+    out_of_frame: int | None = None
+    """Index of a camera zoomed in (focal length x `OUT_OF_FRAME_ZOOM`) so the performer is partly out of its frame."""
     board: str = "charuco_5x4_a0"
     """The ChArUco board of the calibration take: a built-in board, a board ``.toml``, or the default
     ``charuco_5x4_a0`` (:data:`LARGE_BOARD`, written into the session as ``board.toml``)."""
@@ -117,6 +127,10 @@ class HumanSessionConfig:
             return {2: "duet", 3: "trio"}.get(self.people, f"group{self.people}")
         return Path(self.motion).stem if str(self.motion).lower().endswith(".bvh") else str(self.motion)
 
+
+OUT_OF_FRAME_ZOOM = 2.0
+"""Focal length factor of the ``out_of_frame`` camera: at 3.2 m it sees about 1.3 m of height around the
+performer's middle, so head and feet leave the frame."""
 
 #: Several performers: ``(name, betas, heading, centre)``: body shape (beta0 is height: 1.52 m at -1.5, 1.88 m
 #: at +1.5), the direction of their walk (degrees about +Z; 0 walks towards -Y, 90 towards +X) and the middle of
@@ -156,8 +170,20 @@ def session_rig(config: HumanSessionConfig):
     from mocap.synth.calibration_take import ring_rig
 
     width, height = config.size
+    from mocap.camera import CameraRig
+
     kwargs = {} if config.distortion else {"distortion": (0.0, 0.0, 0.0, 0.0, 0.0)}
-    return ring_rig(config.cameras, size=(width, height), focal=0.9 * width, seed=config.seed, **kwargs)
+    rig = ring_rig(config.cameras, size=(width, height), focal=0.9 * width, seed=config.seed, **kwargs)
+    k = config.out_of_frame
+    if k is None:
+        return rig
+    if not 0 <= k < len(rig):
+        raise ValueError(f"out_of_frame must be a camera index 0..{len(rig) - 1}, got {k}")
+    cams = list(rig.cameras)
+    K = cams[k].K.copy()
+    K[:2, :2] *= OUT_OF_FRAME_ZOOM
+    cams[k] = cams[k].replace(K=K)
+    return CameraRig(tuple(cams), rig.metadata)
 
 
 def interpolate_frames(values: np.ndarray, fps: float, times: np.ndarray) -> np.ndarray:
@@ -381,7 +407,9 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
         progress("calibration take", 1, 1)
     # The truth: the whole take at the fastest camera's rate; cameras start within it.
     truth_fps = max(clocks.fps)
-    options = RenderOptions(engine=config.engine, noise_sigma=config.noise_sigma, seed=config.seed)
+    options = RenderOptions(engine=config.engine, noise_sigma=config.noise_sigma, seed=config.seed,
+                            cycles_samples=config.cycles_samples, background=config.background,
+                            clothing=config.clothing)
     gt = GroundTruthLayout(out / "ground_truth")
     take = config.take_name
 
@@ -409,8 +437,9 @@ def write_human_session(out_dir: str | Path, config: HumanSessionConfig = HumanS
         return verts
 
     if config.people <= 1:
-        betas = np.zeros(10) if not config.betas else np.asarray(config.betas, float)
-        clip = make_motion(config.motion, model, betas, fps=truth_fps, seconds=config.seconds)
+        betas = np.zeros(max(10, len(config.betas)))
+        betas[: len(config.betas)] = config.betas  # the rest at the mean
+        clip = make_motion(config.motion, model, betas, fps=truth_fps, seconds=config.seconds, start=config.start)
         render(take, truth(take, None, betas, clip.pose, clip.transl))
         write_session_toml(out, config, rig, board_ref)
     else:

@@ -290,10 +290,12 @@ MOTIONS: dict[str, Callable[..., MotionClip]] = {
 
 
 def make_motion(name_or_path: str | Path, model: lbs.BodyModelArrays, betas: np.ndarray | None = None, *,
-                fps: float = 30.0, seconds: float | None = None) -> MotionClip:
-    """An authored motion by name, or a ``.bvh`` file retargeted (``seconds`` from its start)."""
+                fps: float = 30.0, seconds: float | None = None, start: float = 0.0) -> MotionClip:
+    """An authored motion by name, or a ``.bvh`` file retargeted (``seconds`` from ``start`` seconds in)."""
     if str(name_or_path).lower().endswith(".bvh"):
-        return motion_from_bvh(name_or_path, model, betas, fps, seconds=seconds)
+        return motion_from_bvh(name_or_path, model, betas, fps, seconds=seconds, start=start)
+    if start:
+        raise ValueError(f"start applies to .bvh clips only, not to the authored motion {name_or_path!r}")
     if name_or_path not in MOTIONS:
         raise KeyError(f"unknown motion {name_or_path!r}; use one of {', '.join(MOTIONS)} or a .bvh file")
     return MOTIONS[str(name_or_path)](model, betas, fps=fps, seconds=seconds)
