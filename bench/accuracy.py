@@ -273,7 +273,7 @@ def bench_set(bench: BenchSet, counts: list[int], fresh: bool, methods=("mocap",
 
         angles = rows[0].fitted["joint_angles_deg"][:22]
         worst = np.argsort(angles)[::-1][:6]
-        print(f"\nLargest joint-angle errors of the first row's fit: "
+        print("\nLargest joint-angle errors of the first row's fit: "
               + ", ".join(f"{JOINT_NAMES[j]} {angles[j]:.0f}" for j in worst) + " deg", flush=True)
         print(flush=True)
 

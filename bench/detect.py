@@ -69,7 +69,7 @@ def main() -> int:
             cfg = DetectionConfig()
             detect_camera(clips[0], cfg)  # warm-up: model load
             t0 = time.perf_counter()
-            xy, *_ = detect_camera(clips[0], cfg)
+            xy = detect_camera(clips[0], cfg).xy
             one = args.frames / (time.perf_counter() - t0)
             rate = np.isfinite(xy[:, :, 0]).any(axis=1).mean()
             wall = {}

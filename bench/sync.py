@@ -351,7 +351,7 @@ def run_real() -> list[tuple]:
         return []
     rig = read_calibration(folder / "calibration" / "Calib.qca.txt", "qualisys").subset(REAL_CAMERAS)
     found = [detect_camera(folder / "videos" / f"{n}.mp4", DetectionConfig()) for n in REAL_CAMERAS]
-    xy, conf = [f[0] for f in found], [f[1] for f in found]
+    xy, conf = [f.xy for f in found], [f.conf for f in found]
     # relative to the untouched tracks: no snapping to whole frames (the untouched rig would snap, the shifted not)
     config = MotionSyncConfig(max_lag=0.5, snap_frames=0.0)
 
