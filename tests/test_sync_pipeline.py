@@ -174,7 +174,7 @@ def test_bad_hand_given_values(tmp_path, extra, words):
     (["--camera-fps", "30,60"], "--camera-fps needs one value per camera (4), got 2"),
     (["--time-offsets", "0,-0.5,0,0"], "give values >= 0"),
     (["--camera-fps", "30,0,30,30"], "frame rates must be positive"),
-    (["--drift-ppm", "a,b,c,d"], "bad --size, --time-offsets, --camera-fps or --drift-ppm"),
+    (["--drift-ppm", "a,b,c,d"], "bad --size, --time-offsets, --camera-fps, --drift-ppm or --betas"),
 ])
 def test_synth_session_checks_its_clocks_before_rendering(tmp_path, args, words):
     proc = run_cli("synth", "session", tmp_path / "s", "--seconds", "1", *args)
