@@ -17,11 +17,11 @@ demo: $(STAMP)
 
 # The full suite: what CI runs (.ci/run).
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=10 tests
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=10 tests
 
 # The inner loop: everything but the tests marked slow (real footage, whole pipeline runs), under a minute.
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -q -m "not slow" tests
+	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not slow" tests
 
 bench: $(STAMP)
 	$(PY) bench/calibration.py

@@ -26,7 +26,9 @@ from mocap.pipeline import RunConfig, calibrate_stage, run_session
 from mocap.session import Session
 from mocap.synth.trimmed import trimmed_session
 
-pytestmark = pytest.mark.slow
+# one worker of pytest -n runs the whole module: its module fixtures (sessions, a Ray cluster) once, and no
+# second Ray cluster or batch beside it to kill the wrong worker of
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("batch")]
 
 STUDIO4 = REPO / "sample_sessions" / "studio4"
 TAKES = {"a": (0, 15), "b": (40, 15)}
